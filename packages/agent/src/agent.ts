@@ -1,0 +1,81 @@
+/**
+ * The agent role (`meshlog agent --config FILE`): the same pipeline engine
+ * as the server, with the components that make sense on a node. It never
+ * imports the store, so it installs without chDB.
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import {
+  ConfigSource,
+  HTTP_INGEST_SERVICE,
+  Pipeline,
+  PipelineMetrics,
+  ServiceMap,
+  buildPipelineSpec,
+  createLogger,
+  type ComponentRegistry,
+  type Logger,
+} from '@meshlog/core';
+import { otlpSource, stdoutSink } from '@meshlog/components';
+import { LocalHttpHost } from './local-http-host.js';
+
+export const agentRegistry: ComponentRegistry = {
+  sources: { otlp: otlpSource },
+  transforms: {},
+  sinks: { stdout: stdoutSink },
+};
+
+const AgentFileSchema = z
+  .object({
+    agent: z
+      .object({
+        data_dir: z.string().min(1).default('agent-data'),
+        http: z
+          .object({
+            listen_address: z.string().default('127.0.0.1'),
+            port: z.number().int().min(0).max(65535).default(4318),
+            max_request_bytes: z.number().int().positive().default(16 * 1024 * 1024),
+            token_file: z.string().optional(),
+          })
+          .strict()
+          .default({ listen_address: '127.0.0.1', port: 4318, max_request_bytes: 16 * 1024 * 1024 }),
+      })
+      .strict()
+      .default({ data_dir: 'agent-data', http: { listen_address: '127.0.0.1', port: 4318, max_request_bytes: 16 * 1024 * 1024 } }),
+    sources: z.record(z.string(), z.unknown()).optional(),
+    transforms: z.record(z.string(), z.unknown()).optional(),
+    sinks: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
+export interface RunningAgent {
+  httpPort: number | undefined;
+  stop(): Promise<void>;
+}
+
+export async function startAgent(configFile: string, logger: Logger = createLogger()): Promise<RunningAgent> {
+  const source = ConfigSource.fromFile(configFile);
+  const config = source.validate(AgentFileSchema, source.value ?? {}, []);
+  const spec = buildPipelineSpec(source, { sources: config.sources, transforms: config.transforms, sinks: config.sinks }, agentRegistry);
+  const dataDir = resolve(config.agent.data_dir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const http = new LocalHttpHost(
+    { listenAddress: config.agent.http.listen_address, port: config.agent.http.port, maxRequestBytes: config.agent.http.max_request_bytes, tokenFile: config.agent.http.token_file },
+    logger,
+  );
+  const metrics = new PipelineMetrics();
+  const pipeline = await Pipeline.build(spec, { dataDir, logger, metrics, services: new ServiceMap().set(HTTP_INGEST_SERVICE, http) });
+  await pipeline.start();
+  const httpPort = config.agent.http.port !== 0 ? await http.listen() : undefined;
+  logger.info('meshlog agent started', { components: pipeline.componentIds, http: httpPort });
+  let stopping: Promise<void> | undefined;
+  return {
+    httpPort,
+    stop: () =>
+      (stopping ??= (async () => {
+        await http.close();
+        await pipeline.stop();
+      })()),
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * `meshlog server`: starts the server role; with `--demo`, also sends live
+ * demo mesh traffic to itself over OTLP/HTTP so there is something to look at.
+ * SIGTERM/SIGINT shut down gracefully (in-flight batches are acknowledged).
+ */
+import { readFileSync } from 'node:fs';
+import { ConfigError, createLogger } from '@meshlog/core';
+import { loadServerConfig, serverRegistry, startServer, type ServerFlags } from '@meshlog/server';
+import { runDemo } from '../demo/index.js';
+import { CliError } from './client.js';
+
+export interface ServerCommandOptions {
+  config?: string;
+  dataDir?: string;
+  listen?: string;
+  httpPort?: number;
+  grpcPort?: number;
+  syslogPort?: number;
+  syslogTlsPort?: number;
+  forwardPort?: number;
+  demo?: boolean;
+  demoRate?: number;
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export async function serverCommand(opts: ServerCommandOptions): Promise<void> {
+  const flags: ServerFlags = {
+    ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
+    ...(opts.listen !== undefined ? { listenAddress: opts.listen } : {}),
+    ...(opts.httpPort !== undefined ? { httpPort: opts.httpPort } : {}),
+    ...(opts.grpcPort !== undefined ? { grpcPort: opts.grpcPort } : {}),
+    ...(opts.syslogPort !== undefined ? { syslogPort: opts.syslogPort } : {}),
+    ...(opts.syslogTlsPort !== undefined ? { syslogTlsPort: opts.syslogTlsPort } : {}),
+    ...(opts.forwardPort !== undefined ? { forwardPort: opts.forwardPort } : {}),
+  };
+  let config;
+  try {
+    config = loadServerConfig(opts.config, flags, serverRegistry);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(`invalid configuration:\n${err.message}`, 2);
+    throw err;
+  }
+  const logger = createLogger({ level: opts.logLevel ?? 'info' });
+  const server = await startServer(config, logger);
+
+  const demoAbort = new AbortController();
+  let demo: Promise<unknown> | undefined;
+  const say = (s: string): boolean => process.stderr.write(s + '\n');
+  say('');
+  say(`Meshlog server is up: ${server.httpUrl ?? '(HTTP listener off)'}`);
+  say(`  data dir     ${server.dataDir}`);
+  say(`  admin token  ${server.adminTokenPath}${server.adminTokenCreated ? ' (created now, mode 0600)' : ''}`);
+  if (opts.demo && server.httpUrl) {
+    const token = readFileSync(server.adminTokenPath, 'utf8').trim();
+    demo = runDemo({
+      url: server.httpUrl,
+      token,
+      rate: opts.demoRate ?? 20,
+      signal: demoAbort.signal,
+      onError: (err) => logger.warn('demo traffic', { error: err.message }),
+    });
+    say(`  demo traffic ~${opts.demoRate ?? 20} requests/s through ~20 services (Istio access logs, app logs, traces, incidents)`);
+  }
+  say('Try:');
+  say(`  npx meshlog query '{service_name=~".+"} |= "GET"' --since 5m${opts.dataDir ? ` --data-dir ${opts.dataDir}` : ''}`);
+  say(`  curl -s -H "Authorization: Bearer $(cat ${server.adminTokenPath})" '${server.httpUrl ?? 'http://127.0.0.1:3100'}/loki/api/v1/labels'`);
+  say('');
+
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string): void => {
+      logger.info('shutting down', { signal });
+      demoAbort.abort();
+      void Promise.resolve(demo)
+        .catch(() => undefined)
+        .then(() => server.stop())
+        .then(resolve, (err: unknown) => {
+          logger.error('shutdown failed', { error: (err as Error).message });
+          resolve();
+        });
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+}

@@ -1,0 +1,8 @@
+/**
+ * @meshlog/components: sources, transforms and sinks that both roles use.
+ * Nothing here depends on the store; the server adds its store sink on top.
+ */
+export { otlpSource } from './sources/otlp/otlp-source.js';
+export { decodeOtlpLogs, decodeOtlpTraces, encodingOf, OtlpDecodeError } from './sources/otlp/otlp-decode.js';
+export { otlpType } from './sources/otlp/otlp-proto.js';
+export { stdoutSink } from './sinks/stdout/stdout-sink.js';

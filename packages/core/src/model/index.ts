@@ -1,0 +1,3 @@
+export * from './log-record.js';
+export * from './stream-labels.js';
+export * from './severity.js';

@@ -1,0 +1,172 @@
+/**
+ * The pipeline engine: builds the graph a `PipelineSpec` describes, routes
+ * each emitted batch through transforms to every sink downstream, and
+ * resolves the source's `emit` only when all of those sinks have the batch
+ * durable (end-to-end acknowledgement).
+ *
+ * Lifecycle: build -> start -> stop. Stop is idempotent and safe before start;
+ * it stops sources first (no new input), drains every sink queue (in-flight
+ * batches still get their acknowledgement), then stops the sinks.
+ */
+import { batchSize, type Batch } from '../model/log-record.js';
+import type { BuildContext, Component, EmitOptions, ServiceLookup, Sink, Source, Transform } from './component.js';
+import type { PipelineSpec, ComponentSpec } from '../config/pipeline-config.js';
+import { SinkQueue } from './sink-queue.js';
+import { DiscardReason, retryableError } from './errors.js';
+import type { ComponentMetrics, PipelineMetrics } from '../telemetry/metrics.js';
+import type { Logger } from '../telemetry/logger.js';
+import { cloneBatch } from './clone.js';
+
+interface Node {
+  spec: ComponentSpec;
+  component: Component;
+  metrics: ComponentMetrics;
+  queue?: SinkQueue;
+  /** Components that take this one as input. */
+  outputs: Node[];
+}
+
+export interface PipelineOptions {
+  dataDir: string;
+  logger: Logger;
+  metrics: PipelineMetrics;
+  services: ServiceLookup;
+}
+
+export class Pipeline {
+  private readonly nodes = new Map<string, Node>();
+  private state: 'built' | 'started' | 'stopping' | 'stopped' = 'built';
+  private stopPromise: Promise<void> | undefined;
+
+  private constructor(private readonly opts: PipelineOptions) {}
+
+  static async build(spec: PipelineSpec, opts: PipelineOptions): Promise<Pipeline> {
+    const p = new Pipeline(opts);
+    // Sinks first, then transforms, then sources, so that nothing can emit into
+    // a half-built graph.
+    const order = ['sink', 'transform', 'source'] as const;
+    for (const kind of order) {
+      for (const c of spec.components.filter((x) => x.kind === kind)) {
+        const metrics = opts.metrics.forComponent(c.id, c.kind, c.type);
+        const logger = opts.logger.child({ component: c.id });
+        const ctx: BuildContext = {
+          id: c.id,
+          dataDir: opts.dataDir,
+          logger,
+          metrics,
+          services: opts.services,
+          emit: (batch, emitOpts) => p.emitFrom(c.id, batch, emitOpts),
+        };
+        const component = await c.definition.build(c.config, ctx);
+        if (component.kind !== c.kind) throw new Error(`component ${c.id}: built a ${component.kind}, expected a ${c.kind}`);
+        const node: Node = { spec: c, component, metrics, outputs: [] };
+        if (component.kind === 'sink') {
+          node.queue = new SinkQueue(
+            component,
+            {
+              maxRecords: c.buffer.max_records,
+              whenFull: c.buffer.when_full,
+              maxBatchRecords: c.buffer.max_batch_records,
+              concurrency: c.buffer.concurrency,
+              retry: { maxAttempts: c.buffer.max_attempts, initialBackoffMs: 100, maxBackoffMs: 10_000 },
+            },
+            metrics,
+            logger,
+          );
+        }
+        p.nodes.set(c.id, node);
+      }
+    }
+    for (const node of p.nodes.values()) {
+      for (const input of node.spec.inputs) p.nodes.get(input)?.outputs.push(node);
+    }
+    return p;
+  }
+
+  component<T extends Component>(id: string): T | undefined {
+    return this.nodes.get(id)?.component as T | undefined;
+  }
+
+  get componentIds(): string[] {
+    return [...this.nodes.keys()];
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'built') return;
+    this.state = 'started';
+    // Sinks before sources: a source that starts receiving must find its sinks ready.
+    for (const kind of ['sink', 'source'] as const) {
+      for (const node of this.nodes.values()) {
+        if (node.component.kind === kind) await (node.component as Sink | Source).start();
+      }
+    }
+  }
+
+  stop(): Promise<void> {
+    this.stopPromise ??= this.doStop();
+    return this.stopPromise;
+  }
+
+  private async doStop(): Promise<void> {
+    const wasStarted = this.state === 'started';
+    this.state = 'stopping';
+    const all = [...this.nodes.values()];
+    await Promise.allSettled(all.filter((n) => n.component.kind === 'source').map((n) => (n.component as Source).stop()));
+    if (wasStarted) await Promise.allSettled(all.filter((n) => n.queue).map((n) => n.queue!.drain()));
+    for (const n of all) n.queue?.close();
+    await Promise.allSettled(all.filter((n) => n.component.kind === 'sink').map((n) => (n.component as Sink).stop()));
+    this.state = 'stopped';
+  }
+
+  /** The end-to-end acknowledged hand-off a source's `emit` is bound to. */
+  private async emitFrom(sourceId: string, batch: Batch, opts: EmitOptions = {}): Promise<void> {
+    const source = this.nodes.get(sourceId);
+    if (!source) throw new Error(`unknown source ${sourceId}`);
+    if (this.state !== 'started') {
+      throw retryableError('not_running', this.state === 'built' ? 'the pipeline is still starting; retry shortly' : 'the server is shutting down; retry later', 1000);
+    }
+    const size = batchSize(batch);
+    const writes: Promise<void>[] = [];
+    this.route(source, batch, opts, writes);
+    if (writes.length === 0) {
+      source.metrics.discarded(size, DiscardReason.Filtered, batch.tenant);
+      return;
+    }
+    await Promise.all(writes);
+    source.metrics.sent(size);
+  }
+
+  private route(from: Node, batch: Batch, opts: EmitOptions, writes: Promise<void>[]): void {
+    const outs = from.outputs;
+    for (let i = 0; i < outs.length; i++) {
+      const node = outs[i]!;
+      // Consumers may change records in place; each extra consumer gets its own copy.
+      const b = i === outs.length - 1 ? batch : cloneBatch(batch);
+      if (node.queue) {
+        writes.push(node.queue.offer(b, opts.maxWaitMs));
+        continue;
+      }
+      const t = node.component as Transform;
+      const size = batchSize(b);
+      node.metrics.received(size);
+      let result: Batch | Batch[] | null;
+      try {
+        result = t.process(b);
+      } catch (err) {
+        // A transform bug must not take the process down or lose the batch silently.
+        node.metrics.error('transform_failed');
+        node.metrics.discarded(size, DiscardReason.Invalid, b.tenant);
+        writes.push(Promise.reject(err instanceof Error ? err : new Error(String(err))));
+        continue;
+      }
+      const results = result === null ? [] : Array.isArray(result) ? result : [result];
+      let out = 0;
+      for (const r of results) {
+        out += batchSize(r);
+        if (batchSize(r) > 0) this.route(node, r, opts, writes);
+      }
+      node.metrics.sent(out);
+      if (out < size) node.metrics.discarded(size - out, DiscardReason.Filtered, b.tenant);
+    }
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * The server's error catalogue: each error has a code, an HTTP status,
+ * whether a retry can help, and a message template. docs/errors.md lists
+ * every code; a test checks the two agree.
+ */
+
+export const ERRORS = {
+  unauthenticated: { status: 401, retryable: false, summary: 'No valid API token: send `Authorization: Bearer <token>`.' },
+  forbidden: { status: 403, retryable: false, summary: 'The identity lacks the permission this endpoint needs.' },
+  bad_request: { status: 400, retryable: false, summary: 'The request is malformed; the message names the problem.' },
+  bad_query: { status: 400, retryable: false, summary: 'The LogQL query does not parse or validate; the message gives line and column.' },
+  unsupported: { status: 400, retryable: false, summary: 'The query uses a feature this server does not support yet.' },
+  payload_too_large: { status: 413, retryable: false, summary: 'The request body (after decompression) exceeds `server.max_request_bytes`.' },
+  not_found: { status: 404, retryable: false, summary: 'No such endpoint or object.' },
+  limit_exceeded: { status: 400, retryable: false, summary: 'The query exceeds a limit (range, entries, rows scanned); the message says which and how to narrow it.' },
+  query_timeout: { status: 504, retryable: true, summary: 'The query ran longer than `limits.query_timeout_ms`.' },
+  overloaded: { status: 429, retryable: true, summary: 'Ingest queues are full; retry after the Retry-After interval.' },
+  unavailable: { status: 503, retryable: true, summary: 'The store or pipeline is not available (starting or shutting down).' },
+  internal: { status: 500, retryable: true, summary: 'An unexpected error; it is logged with the request id.' },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The SQL backend contract both deployments implement: embedded chDB and a
+ * ClickHouse cluster reached over HTTP. Everything above it (schema,
+ * inserts, query compilation) speaks one SQL dialect through this seam.
+ *
+ * Parameters are always bound server-side (`{name:Type}` placeholders), so
+ * no user-controlled text is ever spliced into SQL.
+ */
+
+export interface QueryOptions {
+  params?: Record<string, unknown>;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export interface QueryResult<T> {
+  rows: T[];
+  rowsRead: number;
+  bytesRead: number;
+  elapsedMs: number;
+}
+
+export interface SqlBackend {
+  readonly kind: 'embedded' | 'cluster';
+  /** Runs DDL or a statement without a result. */
+  exec(sql: string, opts?: QueryOptions): Promise<void>;
+  /** Runs a SELECT and returns rows as objects (64-bit integers as strings). */
+  query<T = Record<string, unknown>>(sql: string, opts?: QueryOptions): Promise<QueryResult<T>>;
+  /** Inserts newline-delimited JSON rows. Resolves once the rows are durable. */
+  insertJsonEachRow(table: string, rows: Buffer, settings?: Record<string, string | number>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class StoreError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'timeout' | 'cancelled' | 'limit' | 'unavailable' | 'query',
+    opts?: { cause?: unknown },
+  ) {
+    super(message, opts);
+    this.name = 'StoreError';
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Embedded ClickHouse (chDB) in this process, data under `<data-dir>/clickhouse`.
+ *
+ * chDB runs one statement at a time per session, and a long query on the
+ * writer's session would stall ingest acknowledgements. So writes get a
+ * session of their own and reads a small pool; all sessions open the same
+ * path, which chDB supports. Every call runs off the event loop.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Session } from 'chdb';
+import { StoreError, type QueryOptions, type QueryResult, type SqlBackend } from '../backend.js';
+
+export interface ChdbBackendOptions {
+  dataDir: string;
+  readers?: number;
+  connectionArgs?: string[];
+}
+
+export class ChdbBackend implements SqlBackend {
+  readonly kind = 'embedded' as const;
+  private readonly writer: Session;
+  private readonly readers: Session[];
+  private nextReader = 0;
+  private closed = false;
+
+  constructor(opts: ChdbBackendOptions) {
+    const path = join(opts.dataDir, 'clickhouse');
+    mkdirSync(path, { recursive: true, mode: 0o700 });
+    const connectionArgs = ['--output_format_json_quote_64bit_integers=1', ...(opts.connectionArgs ?? [])];
+    this.writer = new Session(path, { connectionArgs });
+    this.readers = Array.from({ length: Math.max(1, opts.readers ?? 2) }, () => new Session(path, { connectionArgs }));
+  }
+
+  private reader(): Session {
+    const s = this.readers[this.nextReader % this.readers.length]!;
+    this.nextReader++;
+    return s;
+  }
+
+  async exec(sql: string, opts: QueryOptions = {}): Promise<void> {
+    this.assertOpen();
+    try {
+      if (opts.params) await this.writer.queryBindAsync(sql, opts.params, { format: 'CSV' });
+      else await this.writer.queryAsync(sql, { format: 'CSV' });
+    } catch (err) {
+      throw toStoreError(err);
+    }
+  }
+
+  async query<T>(sql: string, opts: QueryOptions = {}): Promise<QueryResult<T>> {
+    this.assertOpen();
+    const session = this.reader();
+    const qopts = {
+      format: 'JSONEachRow',
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.timeoutMs !== undefined ? { timeout: opts.timeoutMs } : {}),
+    };
+    try {
+      const r = opts.params ? await session.queryBindAsync(sql, opts.params, qopts) : await session.queryAsync(sql, qopts);
+      const text = r.text();
+      const rows = text.length === 0 ? [] : (text.trimEnd().split('\n').map((l) => JSON.parse(l)) as T[]);
+      return { rows, rowsRead: r.rowsRead, bytesRead: r.bytesRead, elapsedMs: r.elapsed * 1000 };
+    } catch (err) {
+      throw toStoreError(err);
+    }
+  }
+
+  async insertJsonEachRow(table: string, rows: Buffer, settings?: Record<string, string | number>): Promise<void> {
+    this.assertOpen();
+    try {
+      await this.writer.insert({ table, values: rows, format: 'JSONEachRow', ...(settings ? { settings } : {}) });
+    } catch (err) {
+      throw toStoreError(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of [this.writer, ...this.readers]) s.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreError('the store is closed', 'unavailable');
+  }
+}
+
+function toStoreError(err: unknown): StoreError {
+  const e = err as { name?: string; message?: string };
+  if (e.name === 'ChdbTimeoutError') return new StoreError('query timed out; narrow the time range or add filters', 'timeout', { cause: err });
+  if (e.name === 'ChdbAbortError') return new StoreError('query cancelled', 'cancelled', { cause: err });
+  const message = String(e.message ?? err);
+  if (/TOO_MANY_ROWS|TOO_MANY_BYTES|Limit for (rows|bytes)/i.test(message)) {
+    return new StoreError(`query scanned too much data (${message.split('\n')[0]}); narrow the time range or the selector`, 'limit', { cause: err });
+  }
+  return new StoreError(message.split('\n')[0] ?? 'store error', 'query', { cause: err });
+}

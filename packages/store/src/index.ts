@@ -1,0 +1,11 @@
+/**
+ * @meshlog/store: the ClickHouse store, embedded (chDB) or clustered. Only
+ * the server depends on it; the agent never does.
+ */
+export * from './backend.js';
+export { ChdbBackend, type ChdbBackendOptions } from './embedded/chdb-backend.js';
+export { LogStore, type LogRow, type SpanRow, type ReadLimits } from './log-store.js';
+export { capabilitiesFor, type Capabilities } from './schema/capabilities.js';
+export { MIGRATIONS } from './schema/migrations.js';
+export { storeSink, STORE_SERVICE } from './sink/store-sink.js';
+export * from './query/log-select.js';

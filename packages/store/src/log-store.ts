@@ -1,0 +1,119 @@
+/**
+ * The store: schema, durable inserts, and tenant-scoped reads over a
+ * `SqlBackend`. Every read method takes the tenant as a required argument
+ * and puts it first in the WHERE clause, so no caller can forget isolation.
+ */
+import type { Batch, LogBatch, SpanBatch } from '@meshlog/core';
+import type { QueryResult, SqlBackend } from './backend.js';
+import { capabilitiesFor, type Capabilities } from './schema/capabilities.js';
+import { migrate } from './schema/migrate.js';
+import type { SchemaNames } from './schema/migrations.js';
+import { encodeLogRows, encodeSpanRows } from './rows.js';
+import { compileLogSelect, type LogSelect } from './query/log-select.js';
+
+export interface LogRow {
+  timestamp_ns: string;
+  body: string;
+  labels_keys: string[];
+  labels_values: string[];
+  severity_number: number;
+  trace_id: string;
+  span_id: string;
+  attr_keys: string[];
+  attr_values: string[];
+}
+
+export interface SpanRow {
+  trace_id: string;
+  span_id: string;
+  parent_span_id: string;
+  start_ns: string;
+  end_ns: string;
+  name: string;
+  kind: number;
+  service_name: string;
+  status_code: number;
+  status_message: string;
+  attr_keys: string[];
+  attr_values: string[];
+  res_keys: string[];
+  res_values: string[];
+}
+
+export interface ReadLimits {
+  /** Most rows a query may read (ClickHouse `max_rows_to_read`); 0 = unlimited. */
+  maxRowsToRead: number;
+  timeoutMs: number;
+}
+
+export class LogStore {
+  readonly capabilities: Capabilities;
+  readonly database: string;
+
+  private constructor(
+    readonly backend: SqlBackend,
+    capabilities: Capabilities,
+    names: SchemaNames,
+    private readonly limits: ReadLimits,
+  ) {
+    this.capabilities = capabilities;
+    this.database = names.database;
+  }
+
+  static async open(backend: SqlBackend, opts: { names?: Partial<SchemaNames>; limits?: Partial<ReadLimits> } = {}): Promise<LogStore> {
+    const v = await backend.query<{ v: string }>('SELECT version() AS v');
+    const caps = capabilitiesFor(v.rows[0]?.v ?? '0');
+    const names: SchemaNames = { database: 'meshlog', engine: () => 'MergeTree', onCluster: '', ...opts.names };
+    await migrate(backend, caps, names);
+    return new LogStore(backend, caps, names, { maxRowsToRead: 0, timeoutMs: 30_000, ...opts.limits });
+  }
+
+  /** Writes batches; resolves when they are durable. */
+  async insert(batches: Batch[]): Promise<void> {
+    const logs = batches.filter((b): b is LogBatch => b.kind === 'logs' && b.records.length > 0);
+    const spans = batches.filter((b): b is SpanBatch => b.kind === 'spans' && b.spans.length > 0);
+    if (logs.length > 0) await this.backend.insertJsonEachRow(`${this.database}.logs`, encodeLogRows(logs));
+    if (spans.length > 0) await this.backend.insertJsonEachRow(`${this.database}.spans`, encodeSpanRows(spans));
+  }
+
+  async selectLogs(q: LogSelect, signal?: AbortSignal): Promise<QueryResult<LogRow>> {
+    const { sql, params } = compileLogSelect(q, this.database);
+    return this.backend.query<LogRow>(this.withLimits(sql), { params, timeoutMs: this.limits.timeoutMs, ...(signal ? { signal } : {}) });
+  }
+
+  async selectTrace(tenant: string, traceId: string, signal?: AbortSignal): Promise<SpanRow[]> {
+    const r = await this.backend.query<SpanRow>(
+      `SELECT trace_id, span_id, parent_span_id, start_ns, end_ns, name, kind, service_name, status_code, status_message, attr_keys, attr_values, res_keys, res_values
+FROM ${this.database}.spans WHERE tenant = {tenant:String} AND trace_id = {trace:String} ORDER BY start_ns LIMIT 10000`,
+      { params: { tenant, trace: traceId }, timeoutMs: this.limits.timeoutMs, ...(signal ? { signal } : {}) },
+    );
+    return r.rows;
+  }
+
+  async labelNames(tenant: string, startNs: bigint, endNs: bigint): Promise<string[]> {
+    const r = await this.backend.query<{ name: string }>(
+      `SELECT DISTINCT arrayJoin(labels_keys) AS name FROM ${this.database}.logs
+WHERE tenant = {tenant:String} AND ts >= toDateTime({s:UInt32}) AND ts <= toDateTime({e:UInt32}) ORDER BY name LIMIT 1000`,
+      { params: { tenant, s: Number(startNs / 1_000_000_000n), e: Number(endNs / 1_000_000_000n) }, timeoutMs: this.limits.timeoutMs },
+    );
+    return r.rows.map((x) => x.name);
+  }
+
+  async labelValues(tenant: string, name: string, startNs: bigint, endNs: bigint): Promise<string[]> {
+    const r = await this.backend.query<{ value: string }>(
+      `SELECT DISTINCT labels_values[indexOf(labels_keys, {name:String})] AS value FROM ${this.database}.logs
+WHERE tenant = {tenant:String} AND ts >= toDateTime({s:UInt32}) AND ts <= toDateTime({e:UInt32}) AND has(labels_keys, {name:String})
+ORDER BY value LIMIT 10000`,
+      { params: { tenant, name, s: Number(startNs / 1_000_000_000n), e: Number(endNs / 1_000_000_000n) }, timeoutMs: this.limits.timeoutMs },
+    );
+    return r.rows.map((x) => x.value);
+  }
+
+  async close(): Promise<void> {
+    await this.backend.close();
+  }
+
+  private withLimits(sql: string): string {
+    return this.limits.maxRowsToRead > 0 ? `${sql}\nSETTINGS max_rows_to_read = ${this.limits.maxRowsToRead}, read_overflow_mode = 'throw'` : sql;
+  }
+}
