@@ -6,6 +6,6 @@ export * from './backend.js';
 export { ChdbBackend, type ChdbBackendOptions } from './embedded/chdb-backend.js';
 export { LogStore, type LogRow, type SpanRow, type ReadLimits } from './log-store.js';
 export { capabilitiesFor, type Capabilities } from './schema/capabilities.js';
-export { MIGRATIONS } from './schema/migrations.js';
+export { MIGRATIONS, embeddedDeployment, type Deployment, type TableSpec, type SchemaStep } from './schema/migrations.js';
 export { storeSink, STORE_SERVICE } from './sink/store-sink.js';
 export * from './query/log-select.js';

@@ -7,7 +7,7 @@ import type { Batch, LogBatch, SpanBatch } from '@meshlog/core';
 import type { QueryResult, SqlBackend } from './backend.js';
 import { capabilitiesFor, type Capabilities } from './schema/capabilities.js';
 import { migrate } from './schema/migrate.js';
-import type { SchemaNames } from './schema/migrations.js';
+import { embeddedDeployment, type Deployment } from './schema/migrations.js';
 import { encodeLogRows, encodeSpanRows } from './rows.js';
 import { compileLogSelect, type LogSelect } from './query/log-select.js';
 
@@ -53,19 +53,19 @@ export class LogStore {
   private constructor(
     readonly backend: SqlBackend,
     capabilities: Capabilities,
-    names: SchemaNames,
+    deployment: Deployment,
     private readonly limits: ReadLimits,
   ) {
     this.capabilities = capabilities;
-    this.database = names.database;
+    this.database = deployment.database;
   }
 
-  static async open(backend: SqlBackend, opts: { names?: Partial<SchemaNames>; limits?: Partial<ReadLimits> } = {}): Promise<LogStore> {
+  static async open(backend: SqlBackend, opts: { deployment?: Deployment; limits?: Partial<ReadLimits> } = {}): Promise<LogStore> {
     const v = await backend.query<{ v: string }>('SELECT version() AS v');
     const caps = capabilitiesFor(v.rows[0]?.v ?? '0');
-    const names: SchemaNames = { database: 'meshlog', engine: () => 'MergeTree', onCluster: '', ...opts.names };
-    await migrate(backend, caps, names);
-    return new LogStore(backend, caps, names, { maxRowsToRead: 0, timeoutMs: 30_000, ...opts.limits });
+    const deployment = opts.deployment ?? embeddedDeployment();
+    await migrate(backend, caps, deployment);
+    return new LogStore(backend, caps, deployment, { maxRowsToRead: 0, timeoutMs: 30_000, ...opts.limits });
   }
 
   /** Writes batches; resolves when they are durable. */

@@ -26,18 +26,48 @@
  */
 import type { Capabilities } from './capabilities.js';
 
-export interface SchemaNames {
-  database: string;
-  /** Engine clause for local tables, e.g. `MergeTree` or `ReplicatedMergeTree('/path/{shard}/t', '{replica}')`. */
-  engine: (table: string) => string;
-  /** `ON CLUSTER x` or ''. */
-  onCluster: string;
+/** One table, described once; a `Deployment` renders it for embedded or cluster use. */
+export interface TableSpec {
+  name: string;
+  /** Column (and index) definitions, without the surrounding parentheses. */
+  columns: string;
+  partitionBy: string;
+  orderBy: string;
+  settings: string[];
 }
+
+export type SchemaStep = { kind: 'table'; table: TableSpec } | { kind: 'statement'; sql: string };
+
+/**
+ * Where and how tables live. Embedded: plain MergeTree tables. A cluster
+ * deployment renders each table as a Replicated*MergeTree local table plus a
+ * Distributed table of the plain name, so reads and writes use the same names
+ * everywhere.
+ */
+export interface Deployment {
+  database: string;
+  /** `ON CLUSTER x` or '' (used for CREATE DATABASE). */
+  onCluster: string;
+  /** Statements that create one table (idempotently). */
+  createTable(table: TableSpec, caps: Capabilities): string[];
+}
+
+export const embeddedDeployment = (database = 'meshlog'): Deployment => ({
+  database,
+  onCluster: '',
+  createTable: (t) => [
+    `CREATE TABLE IF NOT EXISTS ${database}.${t.name} (
+${t.columns}
+) ENGINE = MergeTree
+PARTITION BY ${t.partitionBy}
+ORDER BY ${t.orderBy}${t.settings.length > 0 ? `\nSETTINGS ${t.settings.join(', ')}` : ''}`,
+  ],
+});
 
 export interface Migration {
   version: number;
   description: string;
-  statements: (caps: Capabilities, names: SchemaNames) => string[];
+  steps: (caps: Capabilities) => SchemaStep[];
 }
 
 function lc(caps: Capabilities, type: string): string {
@@ -48,9 +78,12 @@ function lc(caps: Capabilities, type: string): string {
  * A part is fsynced (data files and its directory) before the INSERT returns,
  * so an acknowledged batch survives power loss, not only a process crash.
  */
-function durability(caps: Capabilities): string {
-  const dedup = caps.nonReplicatedDedup ? ', non_replicated_deduplication_window = 1000' : '';
-  return `${caps.fsyncSettings ? ', fsync_after_insert = 1, fsync_part_directory = 1' : ''}${dedup}`;
+function durability(caps: Capabilities): string[] {
+  return [
+    ...(caps.fsyncSettings ? ['fsync_after_insert = 1', 'fsync_part_directory = 1'] : []),
+    // Lets a replayed insert with the same deduplication token be ignored.
+    ...(caps.nonReplicatedDedup ? ['non_replicated_deduplication_window = 1000'] : []),
+  ];
 }
 
 function codec(caps: Capabilities, c: string): string {
@@ -61,17 +94,18 @@ export const MIGRATIONS: Migration[] = [
   {
     version: 1,
     description: 'logs and spans tables',
-    statements: (caps, n) => {
-      const db = n.database;
+    steps: (caps) => {
       const logsIndexes = caps.skipIndexes
         ? `,
   INDEX idx_body_tokens body TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1,
   INDEX idx_trace_id trace_id TYPE bloom_filter(0.01) GRANULARITY 1`
         : '';
       return [
-        `CREATE DATABASE IF NOT EXISTS ${db} ${n.onCluster}`,
-        `CREATE TABLE IF NOT EXISTS ${db}.logs ${n.onCluster} (
-  tenant ${lc(caps, 'String')},
+        {
+          kind: 'table',
+          table: {
+            name: 'logs',
+            columns: `  tenant ${lc(caps, 'String')},
   timestamp_ns UInt64${codec(caps, 'DoubleDelta, ZSTD(1)')},
   ts DateTime MATERIALIZED toDateTime(intDiv(timestamp_ns, 1000000000)),
   observed_ns UInt64${codec(caps, 'DoubleDelta, ZSTD(1)')},
@@ -90,13 +124,17 @@ export const MIGRATIONS: Migration[] = [
   res_keys Array(${lc(caps, 'String')}),
   res_values Array(${lc(caps, 'String')}),
   scope_name ${lc(caps, 'String')},
-  source ${lc(caps, 'String')}${logsIndexes}
-) ENGINE = ${n.engine('logs')}
-PARTITION BY (tenant, toYYYYMMDD(ts))
-ORDER BY (tenant, service_name, stream_id, timestamp_ns)
-SETTINGS index_granularity = 8192${durability(caps)}`,
-        `CREATE TABLE IF NOT EXISTS ${db}.spans ${n.onCluster} (
-  tenant ${lc(caps, 'String')},
+  source ${lc(caps, 'String')}${logsIndexes}`,
+            partitionBy: '(tenant, toYYYYMMDD(ts))',
+            orderBy: '(tenant, service_name, stream_id, timestamp_ns)',
+            settings: ['index_granularity = 8192', ...durability(caps)],
+          },
+        },
+        {
+          kind: 'table',
+          table: {
+            name: 'spans',
+            columns: `  tenant ${lc(caps, 'String')},
   trace_id String,
   span_id String,
   parent_span_id String,
@@ -113,11 +151,12 @@ SETTINGS index_granularity = 8192${durability(caps)}`,
   res_keys Array(${lc(caps, 'String')}),
   res_values Array(${lc(caps, 'String')}),
   events String${codec(caps, 'ZSTD(3)')},
-  source ${lc(caps, 'String')}
-) ENGINE = ${n.engine('spans')}
-PARTITION BY (tenant, toYYYYMMDD(ts))
-ORDER BY (tenant, trace_id, start_ns)
-SETTINGS index_granularity = 8192${durability(caps)}`,
+  source ${lc(caps, 'String')}`,
+            partitionBy: '(tenant, toYYYYMMDD(ts))',
+            orderBy: '(tenant, trace_id, start_ns)',
+            settings: ['index_granularity = 8192', ...durability(caps)],
+          },
+        },
       ];
     },
   },
