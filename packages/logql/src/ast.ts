@@ -278,6 +278,29 @@ export const COMPARISON_OPS = ['==', '!=', '>', '>=', '<', '<='] as const;
 export const SET_OPS = ['and', 'or', 'unless'] as const;
 export type BinaryOperator = (typeof ARITHMETIC_OPS)[number] | (typeof COMPARISON_OPS)[number] | (typeof SET_OPS)[number];
 
+/**
+ * Binding strength of binary operators, as in Prometheus (higher binds
+ * tighter). All are left-associative except `^`. Shared by the parser and
+ * the printer so they cannot disagree.
+ */
+export const BINARY_PRECEDENCE: Readonly<Record<BinaryOperator, number>> = {
+  or: 1,
+  and: 2,
+  unless: 2,
+  '==': 3,
+  '!=': 3,
+  '>': 3,
+  '>=': 3,
+  '<': 3,
+  '<=': 3,
+  '+': 4,
+  '-': 4,
+  '*': 5,
+  '/': 5,
+  '%': 5,
+  '^': 6,
+};
+
 /** `by (labels)` (`without: false`) or `without (labels)`; `labels` may be empty (`by ()`). */
 export interface Grouping {
   without: boolean;

@@ -124,7 +124,7 @@ describe('fuzz', () => {
       '{a="b"}' + ' |= "x"'.repeat(8_000),
       '"' + '\\'.repeat(30_000),
       '[' + ' '.repeat(60_000),
-      'sum(' .repeat(10_000),
+      'sum('.repeat(10_000),
       '-'.repeat(60_000),
       '{' + 'a="b",'.repeat(10_000) + '}',
     ];

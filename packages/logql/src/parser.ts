@@ -19,6 +19,7 @@
  * - Label filters: `and` (also `,` or juxtaposition) binds tighter than `or`.
  */
 import {
+  BINARY_PRECEDENCE,
   RANGE_OPS,
   VECTOR_OPS,
   type BinaryOp,
@@ -63,23 +64,6 @@ export const MAX_NESTING = 256;
 /** Most binary operators (metric and label-filter `and`/`or`) in one query. */
 export const MAX_OPERATORS = 1000;
 
-const BINARY_PRECEDENCE: Readonly<Record<BinaryOperator, number>> = {
-  or: 1,
-  and: 2,
-  unless: 2,
-  '==': 3,
-  '!=': 3,
-  '>': 3,
-  '>=': 3,
-  '<': 3,
-  '<=': 3,
-  '+': 4,
-  '-': 4,
-  '*': 5,
-  '/': 5,
-  '%': 5,
-  '^': 6,
-};
 
 const MATCH_OPS: readonly string[] = ['=', '!=', '=~', '!~'];
 const LINE_FILTER_OPS: readonly string[] = ['|=', '!=', '|~', '!~'];
@@ -145,9 +129,10 @@ class Parser {
 
   constructor(text: string, opts: ParseOptions) {
     const max = opts.maxLength ?? DEFAULT_MAX_QUERY_BYTES;
-    // text.length is a lower bound of the UTF-8 length: skip counting when it already exceeds the cap.
-    const bytes = text.length > max ? text.length : utf8Length(text);
-    if (bytes > max) throw new ParseError(`query is too long: ${text.length > max ? 'more than ' + max : bytes} bytes, the limit is ${max} bytes`, START);
+    // text.length is a lower bound of the UTF-8 length: no need to count when it already exceeds the cap.
+    if (text.length > max) throw new ParseError(`query is too long: at least ${text.length} bytes, the limit is ${max} bytes`, START);
+    const bytes = utf8Length(text);
+    if (bytes > max) throw new ParseError(`query is too long: ${bytes} bytes, the limit is ${max} bytes`, START);
     this.lexer = new Lexer(text);
   }
 
@@ -220,7 +205,7 @@ class Parser {
   }
 
   private binaryOperator(t: Token): BinaryOperator | undefined {
-    if (t.type === 'punct') return ['+', '-', '*', '/', '%', '^', '==', '!=', '>', '>=', '<', '<='].includes(t.text) ? (t.text as BinaryOperator) : undefined;
+    if (t.type === 'punct') return t.text in BINARY_PRECEDENCE ? (t.text as BinaryOperator) : undefined;
     if (t.type === 'ident') {
       const word = t.text.toLowerCase();
       if (word === 'and' || word === 'or' || word === 'unless') return word;
@@ -531,6 +516,8 @@ class Parser {
       } else if (this.isPunct(t, '|')) {
         this.advance();
         const stage = this.pipeStage(inRange, unwrapped);
+        // A stage starts at its pipe; a label filter's predicates keep their own positions.
+        stage.pos = t.pos;
         if (stage.kind === 'Unwrap') unwrapped = true;
         stages.push(stage);
       } else {

@@ -27,6 +27,7 @@ import type {
   PipelineStage,
   StreamSelector,
 } from './ast.js';
+import { BINARY_PRECEDENCE } from './ast.js';
 import { formatBytes } from './bytes.js';
 import { formatDuration } from './durations.js';
 
@@ -177,23 +178,6 @@ function printGrouping(g: Grouping): string {
   return `${g.without ? 'without' : 'by'} (${g.labels.join(', ')})`;
 }
 
-const BINARY_PRECEDENCE: Readonly<Record<BinaryOp['op'], number>> = {
-  or: 1,
-  and: 2,
-  unless: 2,
-  '==': 3,
-  '!=': 3,
-  '>': 3,
-  '>=': 3,
-  '<': 3,
-  '<=': 3,
-  '+': 4,
-  '-': 4,
-  '*': 5,
-  '/': 5,
-  '%': 5,
-  '^': 6,
-};
 
 function printOperand(child: MetricExpr, parent: BinaryOp, side: 'left' | 'right'): string {
   const text = printMetric(child);

@@ -42,6 +42,11 @@ const GENERAL_CATEGORIES = new Set(
   'L Lu Ll Lt Lm Lo M Mn Mc Me N Nd Nl No P Pc Pd Ps Pe Pi Pf Po S Sm Sc Sk So Z Zs Zl Zp C Cc Cf Cs Co Cn LC'.split(' '),
 );
 
+/** The pattern as quoted in error messages, shortened so a 64 KiB pattern does not make a 64 KiB message. */
+function preview(pattern: string): string {
+  return JSON.stringify(pattern.length > 60 ? pattern.slice(0, 60) + '…' : pattern);
+}
+
 function literal(ch: string, inClass: boolean): string {
   if (JS_SYNTAX.includes(ch) || (inClass && ch === '-')) return '\\' + ch;
   return ch;
@@ -60,7 +65,7 @@ class Translator {
   constructor(private readonly re: string) {}
 
   private fail(message: string): never {
-    throw new Error(`${message} at position ${this.i} in ${JSON.stringify(this.re)}`);
+    throw new Error(`${message} at position ${this.i} in ${preview(this.re)}`);
   }
 
   run(): Re2Translation {
@@ -307,10 +312,14 @@ export function compileRe2(pattern: string, anchored = false): RegExp {
   const t = translateRe2(pattern);
   const source = anchored ? `^(?:${t.source})$` : t.source;
   try {
-    return new RegExp(source, t.flags + 'u');
+    const re = new RegExp(source, t.flags + 'u');
+    // V8 compiles lazily: limits such as "regular expression too large" only surface on the first match.
+    re.test('');
+    return re;
   } catch (err) {
-    const detail = err instanceof Error ? err.message.replace(/^Invalid regular expression: /, '') : String(err);
-    throw new Error(`invalid regular expression ${JSON.stringify(pattern)}: ${detail}`, { cause: err });
+    // V8 repeats the whole pattern in its message; keep only the reason after the last colon.
+    const detail = err instanceof Error ? (err.message.split(': ').at(-1) ?? err.message) : String(err);
+    throw new Error(`invalid regular expression ${preview(pattern)}: ${detail}`, { cause: err });
   }
 }
 
@@ -324,7 +333,7 @@ export function re2Error(pattern: string): string | undefined {
   }
 }
 
-/** True when a fully anchored match of `pattern` accepts the empty string (as Prometheus label matchers are anchored). */
+/** True when a fully anchored match of `pattern` accepts the empty string (as Prometheus label matchers are anchored). Throws like compileRe2. */
 export function matchesEmpty(pattern: string): boolean {
   return compileRe2(pattern, true).test('');
 }

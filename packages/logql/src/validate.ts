@@ -58,6 +58,15 @@ export function validate(expr: Expr): ValidationError[] {
   };
   const checkMatcher = (m: Pick<LabelMatcher, 'op' | 'value'>, pos: Pos | undefined): boolean =>
     m.op === '=~' || m.op === '!~' ? checkRegex(m.value, pos) : true;
+  // Anchoring adds a group, which can push a pattern at the engine's size limit over it.
+  const rejectsEmpty = (pattern: string, pos: Pos | undefined): boolean => {
+    try {
+      return !matchesEmpty(pattern);
+    } catch (err) {
+      report(ValidationCode.InvalidRegex, err instanceof Error ? err.message : String(err), pos);
+      return false;
+    }
+  };
 
   walk(expr, (node: Node) => {
     switch (node.kind) {
@@ -65,7 +74,7 @@ export function validate(expr: Expr): ValidationError[] {
         let selective = false;
         for (const m of node.matchers) {
           const valid = checkMatcher(m, m.pos ?? node.pos);
-          if ((m.op === '=' && m.value !== '') || (m.op === '=~' && valid && !matchesEmpty(m.value))) selective = true;
+          if ((m.op === '=' && m.value !== '') || (m.op === '=~' && valid && rejectsEmpty(m.value, m.pos ?? node.pos))) selective = true;
         }
         if (!selective) {
           report(
