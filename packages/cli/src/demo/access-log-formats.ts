@@ -23,6 +23,13 @@ export const ISTIO_TEXT_FORMAT =
   '"%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER% %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% ' +
   '%DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME% %ROUTE_NAME%\n';
 
+/**
+ * A line in Istio's default TEXT format, one capture group per operator (24),
+ * quoted where the format quotes. Tests and parsers can share it.
+ */
+export const ISTIO_TEXT_LINE =
+  /^\[(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\] "(\S+) (\S+) (\S+)" (\d{1,3}) (\S+) (\S+) (\S+) "([^"]*)" (\d+) (\d+) (\d+) (\d+|-) "([^"]*)" "([^"]*)" "([^"]*)" "([^"]*)" "([^"]*)" (\S+) (\S+) (\S+) (\S+) (\S+) (\S+)$/;
+
 /** Istio's default JSON labels, in the order Istio declares them, plus `traceparent`. */
 export const ISTIO_JSON_FORMAT: Readonly<Record<string, string>> = {
   start_time: '%START_TIME%',

@@ -15,7 +15,7 @@ export type { RequestTelemetry } from './traffic.js';
 export type { IncidentKind, IncidentSchedule, IncidentWindow } from './incidents.js';
 export { activeIncidents, INCIDENT_SCHEDULES, incidentWindows } from './incidents.js';
 export type { AccessLogEntry } from './access-log-formats.js';
-export { formatIstioJson, formatIstioText, ISTIO_JSON_FORMAT, ISTIO_TEXT_FORMAT } from './access-log-formats.js';
+export { formatIstioJson, formatIstioText, ISTIO_JSON_FORMAT, ISTIO_TEXT_FORMAT, ISTIO_TEXT_LINE } from './access-log-formats.js';
 export type { DemoLogRecord, DemoResource, DemoSpan, ExportLogsServiceRequest, ExportTraceServiceRequest, OtlpKeyValue, OtlpLogRecord, OtlpSpan } from './otlp-json.js';
 export { buildLogsRequest, buildTracesRequest, countLogRecords, countSpans, flattenLogs, flattenSpans, recordAttribute } from './otlp-json.js';
 export type { FlatLogRecord, FlatSpan } from './otlp-json.js';

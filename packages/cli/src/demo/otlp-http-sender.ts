@@ -20,6 +20,7 @@ import { gzip as gzipCallback } from 'node:zlib';
 import { promisify } from 'node:util';
 
 const gzip = promisify(gzipCallback);
+const OVERFLOW_REPORT_INTERVAL_MS = 5_000;
 
 export type OtlpSignal = 'logs' | 'traces';
 
@@ -82,6 +83,7 @@ export class OtlpHttpSender {
   private readonly abort = new AbortController();
   private inFlight = 0;
   private pausedUntil = 0;
+  private lastOverflowReport = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | undefined;
   private fatal: Error | undefined;
   private closed = false;
@@ -117,7 +119,13 @@ export class OtlpHttpSender {
       if (!dropped) break;
       this.stats.batchesDropped++;
       this.stats.recordsDropped += dropped.items;
-      this.report(new Error(`demo: the server is not keeping up; dropped the oldest pending ${dropped.signal} batch (${dropped.items} items; ${this.stats.recordsDropped} dropped in all)`));
+      // Overflow lasts as long as the server is slow: one report per few
+      // seconds with running totals says as much as one per batch.
+      const now = Date.now();
+      if (now - this.lastOverflowReport >= OVERFLOW_REPORT_INTERVAL_MS) {
+        this.lastOverflowReport = now;
+        this.report(new Error(`demo: the server is not keeping up; dropping the oldest pending batches (${this.stats.batchesDropped} batches, ${this.stats.recordsDropped} items dropped so far)`));
+      }
     }
     this.pump();
   }

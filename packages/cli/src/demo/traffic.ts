@@ -14,10 +14,12 @@
  *   an outbound access log carries the client span's id, an inbound one and
  *   the handler's logs the server span's id, and both access logs of a hop
  *   show the same `traceparent` (the client span's context, as sent).
- * - Time flows forward: a child call starts after its parent's and ends
- *   before its parent ends; the client side of a hop brackets the server
- *   side. Timestamps are epoch ms of the simulated instant, so the caller
- *   decides whether they are "now" (the live demo) or any fixed time (tests).
+ * - Time flows forward: a child call starts after its parent's, and the
+ *   client side of a hop brackets the server side, except where the client
+ *   gave up first (a route timeout, a visitor closing the tab) and the
+ *   server, as in a real mesh, finishes after it. Timestamps are epoch ms of
+ *   the simulated instant, so the caller decides whether they are "now" (the
+ *   live demo) or any fixed time (tests).
  * - Envoy's behaviour is modelled where it shows in the logs: Istio's default
  *   retry policy (2 retries on connect failure and 503, a different host per
  *   retry, 25 ms base back-off), `URX` once retries are exhausted, route
@@ -37,7 +39,7 @@ import { intAttr, SPAN_FLAGS_LOCAL_PARENT, SPAN_FLAGS_REMOTE_PARENT, SpanKind, S
 import type { SeededRandom } from './random.js';
 import type { RequestValues } from './request-values.js';
 import { fillTemplate, newRequestValues, SCANNER_AGENTS, SCANNER_PATHS } from './request-values.js';
-import type { CallSpec, DatabaseCall, EndpointSpec, Pod, ServiceCall, ServiceSpec, Topology } from './topology.js';
+import type { DatabaseCall, EndpointSpec, Pod, ServiceCall, ServiceSpec, Topology } from './topology.js';
 import { authorityFor, ENTRY_ROUTES, EXTERNAL_HOST, inboundCluster, outboundCluster, outboundSni, serviceFqdn } from './topology.js';
 
 /** Everything one visitor request produced. */
@@ -73,7 +75,6 @@ const APP_ATTRS = {
   stdout: [stringAttr('log.source', 'app'), stringAttr('log.iostream', 'stdout')],
   stderr: [stringAttr('log.source', 'app'), stringAttr('log.iostream', 'stderr')],
 } as const;
-const PROXY_ATTRS = [stringAttr('log.source', 'envoy'), stringAttr('log.format', 'istio-proxy'), stringAttr('log.iostream', 'stderr')];
 
 const UF_CONNECT_REFUSED = {
   flags: 'UF',
@@ -433,12 +434,14 @@ export class RequestWalk {
     const unavailable = service.protocol === 'grpc' ? { status: 200, grpcStatus: GRPC.UNAVAILABLE } : { status: 503, grpcStatus: GRPC.OK };
     const dependencyFailed = service.protocol === 'grpc' ? { status: 200, grpcStatus: GRPC.UNAVAILABLE } : { status: 500, grpcStatus: GRPC.OK };
 
+    let lastCacheKey = '';
     for (const call of endpoint.calls) {
       if (call.p !== undefined && !rng.chance(call.p)) continue;
       if (call.skipOnError === true && (business !== undefined || failure !== undefined)) continue;
       if (failure !== undefined) break;
       if (call.kind === 'db') {
-        if (call.cacheMiss === true) log('info', 'cache miss', 'cache/redis.go:52', { key: `${call.target}:${v.productId}` }, t);
+        if (call.cacheMiss === true) log('info', 'cache miss', 'cache/redis.go:52', { key: lastCacheKey }, t);
+        if (call.system === 'redis') lastCacheKey = fillTemplate(call.statement, v).split(' ')[1] ?? '';
         const dbEnd = this.databaseCall(pod, serverSpanId, call, t, slow, paymentsMode === 'no-database');
         if (dbEnd.failed) {
           log('warn', 'retrying upstream', 'store/postgres.go:74', { target: 'postgres.data:5432', attempt: 2, backoff_ms: 50 }, dbEnd.endMs - 0.3);
@@ -577,7 +580,8 @@ export class RequestWalk {
     this.noteObserved(observedMs);
     this.logs.push({
       resource: pod.proxy,
-      timeMs: entry.startTimeMs,
+      // The time a parser would read back from the line: START_TIME, in whole ms.
+      timeMs: Math.floor(entry.startTimeMs),
       observedMs,
       severityNumber: severity.number,
       severityText: severity.text,
@@ -640,9 +644,4 @@ export class RequestWalk {
   private noteObserved(ms: number): void {
     if (ms > this.lastObservedMs) this.lastObservedMs = ms;
   }
-}
-
-/** Type guard used by tests walking the call graph. */
-export function isServiceCall(call: CallSpec): call is ServiceCall {
-  return call.kind === 'service';
 }
