@@ -35,7 +35,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const tokens = new TokenStore(dataDir);
   const admin = tokens.bootstrapAdmin();
 
-  const backend = new ChdbBackend({ dataDir, readers: config.storage.embedded.readers });
+  const backend = new ChdbBackend({ dataDir, readers: config.storage.embedded.readers, writers: config.storage.embedded.writers });
   const store = await LogStore.open(backend, {
     limits: { timeoutMs: config.limits.query_timeout_ms, maxRowsToRead: config.limits.max_rows_to_read },
   });

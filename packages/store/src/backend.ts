@@ -26,8 +26,11 @@ export interface SqlBackend {
   exec(sql: string, opts?: QueryOptions): Promise<void>;
   /** Runs a SELECT and returns rows as objects (64-bit integers as strings). */
   query<T = Record<string, unknown>>(sql: string, opts?: QueryOptions): Promise<QueryResult<T>>;
-  /** Inserts newline-delimited JSON rows. Resolves once the rows are durable. */
-  insertJsonEachRow(table: string, rows: Buffer, settings?: Record<string, string | number>): Promise<void>;
+  /**
+   * Inserts `JSONCompactEachRow` rows (one JSON array per line, values in
+   * `columns` order). Resolves once the rows are durable.
+   */
+  insertRows(table: string, columns: readonly string[], rows: Buffer, settings?: Record<string, string | number>): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -8,7 +8,7 @@ import type { QueryResult, SqlBackend } from './backend.js';
 import { capabilitiesFor, type Capabilities } from './schema/capabilities.js';
 import { migrate } from './schema/migrate.js';
 import { embeddedDeployment, type Deployment } from './schema/migrations.js';
-import { encodeLogRows, encodeSpanRows } from './rows.js';
+import { LOG_COLUMNS, SPAN_COLUMNS, encodeLogRows, encodeSpanRows } from './rows.js';
 import { compileLogSelect, type LogSelect } from './query/log-select.js';
 
 export interface LogRow {
@@ -72,8 +72,8 @@ export class LogStore {
   async insert(batches: Batch[]): Promise<void> {
     const logs = batches.filter((b): b is LogBatch => b.kind === 'logs' && b.records.length > 0);
     const spans = batches.filter((b): b is SpanBatch => b.kind === 'spans' && b.spans.length > 0);
-    if (logs.length > 0) await this.backend.insertJsonEachRow(`${this.database}.logs`, encodeLogRows(logs));
-    if (spans.length > 0) await this.backend.insertJsonEachRow(`${this.database}.spans`, encodeSpanRows(spans));
+    if (logs.length > 0) await this.backend.insertRows(`${this.database}.logs`, LOG_COLUMNS, encodeLogRows(logs));
+    if (spans.length > 0) await this.backend.insertRows(`${this.database}.spans`, SPAN_COLUMNS, encodeSpanRows(spans));
   }
 
   async selectLogs(q: LogSelect, signal?: AbortSignal): Promise<QueryResult<LogRow>> {

@@ -31,9 +31,11 @@ export const StorageSchema = z
       .object({
         /** Read sessions: queries run in parallel with ingest on these. */
         readers: z.number().int().min(1).max(16).default(2),
+        /** Write sessions: set the store sink's `buffer.concurrency` to match. */
+        writers: z.number().int().min(1).max(16).default(1),
       })
       .strict()
-      .default({ readers: 2 }),
+      .default({ readers: 2, writers: 1 }),
   })
   .strict();
 

@@ -2,9 +2,11 @@
  * Embedded ClickHouse (chDB) in this process, data under `<data-dir>/clickhouse`.
  *
  * chDB runs one statement at a time per session, and a long query on the
- * writer's session would stall ingest acknowledgements. So writes get a
- * session of their own and reads a small pool; all sessions open the same
- * path, which chDB supports. Every call runs off the event loop.
+ * writer's session would stall ingest acknowledgements. So writes get
+ * sessions of their own (several, so inserts can run in parallel when the
+ * store sink's queue has `concurrency` > 1) and reads a small pool; all
+ * sessions open the same path, which chDB supports. Every call runs off the
+ * event loop.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,22 +16,29 @@ import { StoreError, type QueryOptions, type QueryResult, type SqlBackend } from
 export interface ChdbBackendOptions {
   dataDir: string;
   readers?: number;
+  writers?: number;
   connectionArgs?: string[];
 }
 
 export class ChdbBackend implements SqlBackend {
   readonly kind = 'embedded' as const;
-  private readonly writer: Session;
+  private readonly writers: Session[];
   private readonly readers: Session[];
   private nextReader = 0;
+  private nextWriter = 0;
   private closed = false;
 
   constructor(opts: ChdbBackendOptions) {
     const path = join(opts.dataDir, 'clickhouse');
     mkdirSync(path, { recursive: true, mode: 0o700 });
     const connectionArgs = ['--output_format_json_quote_64bit_integers=1', ...(opts.connectionArgs ?? [])];
-    this.writer = new Session(path, { connectionArgs });
+    this.writers = Array.from({ length: Math.max(1, opts.writers ?? 1) }, () => new Session(path, { connectionArgs }));
     this.readers = Array.from({ length: Math.max(1, opts.readers ?? 2) }, () => new Session(path, { connectionArgs }));
+  }
+
+  /** DDL always runs on the first writer, so schema changes are ordered. */
+  private get writer(): Session {
+    return this.writers[0]!;
   }
 
   private reader(): Session {
@@ -66,10 +75,11 @@ export class ChdbBackend implements SqlBackend {
     }
   }
 
-  async insertJsonEachRow(table: string, rows: Buffer, settings?: Record<string, string | number>): Promise<void> {
+  async insertRows(table: string, columns: readonly string[], rows: Buffer, settings?: Record<string, string | number>): Promise<void> {
     this.assertOpen();
     try {
-      await this.writer.insert({ table, values: rows, format: 'JSONEachRow', ...(settings ? { settings } : {}) });
+      const session = this.writers[this.nextWriter++ % this.writers.length]!;
+      await session.insert({ table, columns, values: rows, format: 'JSONCompactEachRow', ...(settings ? { settings } : {}) });
     } catch (err) {
       throw toStoreError(err);
     }
@@ -78,7 +88,7 @@ export class ChdbBackend implements SqlBackend {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const s of [this.writer, ...this.readers]) s.close();
+    for (const s of [...this.writers, ...this.readers]) s.close();
   }
 
   private assertOpen(): void {

@@ -1,0 +1,40 @@
+/**
+ * Benchmark entry point: `npm run bench -- <suite> [options]`. Suites are
+ * listed explicitly; each returns its figures, which are printed and merged
+ * into bench/results/latest.json.
+ */
+import { parseArgs } from 'node:util';
+import { saveResults } from './results.js';
+import { storageSuite } from './storage-suite.js';
+
+const SUITES = ['storage'] as const;
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: {
+    records: { type: 'string' },
+    seed: { type: 'string', default: '42' },
+    concurrency: { type: 'string', default: '4' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+
+const requested = positionals.length > 0 ? positionals : [...SUITES];
+for (const suite of requested) {
+  if (!(SUITES as readonly string[]).includes(suite)) {
+    process.stderr.write(`bench: unknown suite ${JSON.stringify(suite)}; suites: ${SUITES.join(', ')}\n`);
+    process.exit(2);
+  }
+}
+for (const suite of requested) {
+  if (suite === 'storage') {
+    const figures = await storageSuite({
+      records: Number(values.records ?? 1_000_000),
+      seed: Number(values.seed),
+      concurrency: Number(values.concurrency),
+      keep: values.keep,
+    });
+    saveResults('storage', figures);
+  }
+}
+process.stdout.write(`\nresults merged into bench/results/latest.json\n`);

@@ -1,0 +1,186 @@
+/**
+ * `npm run bench -- storage [--records N] [--seed S] [--concurrency C]`
+ *
+ * Generates the seeded dataset, ingests it through the real path (OTLP/HTTP
+ * protobuf into a `meshlog server` child process, durable acks), then
+ * measures bytes on disk per record (after merges) and store query
+ * latencies (median of 5 runs, through the store's own query compiler where
+ * one exists). Peers in the same run: `grep -c` over the raw NDJSON and
+ * `zstd -3` of it.
+ */
+import { mkdtempSync, openSync, readSync, closeSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ChdbBackend, LogStore, compileLogSelect, type LogSelect } from '@meshlog/store';
+import { NEEDLE, writeDataset } from './dataset.js';
+import { startBenchServer } from './server-child.js';
+import { median, printTable, type Figures } from './results.js';
+
+export interface StorageOptions {
+  records: number;
+  seed: number;
+  concurrency: number;
+  keep: boolean;
+}
+
+export async function storageSuite(opts: StorageOptions): Promise<Figures> {
+  const dir = mkdtempSync(join(tmpdir(), 'meshlog-bench-storage-'));
+  const ndjsonPath = join(dir, 'dataset.ndjson');
+  const payloadPath = join(dir, 'payloads.bin');
+  const dataDir = join(dir, 'data');
+  log(`generating ${opts.records.toLocaleString()} records in ${dir}`);
+  const ds = await writeDataset({ seed: opts.seed, count: opts.records, endMs: Date.now(), ndjsonPath, payloadPath });
+  log(`dataset: ${(ds.ndjsonBytes / ds.records).toFixed(0)} B/record NDJSON, ${(ds.protobufBytes / ds.records).toFixed(0)} B/record OTLP protobuf, ${ds.payloads} requests`);
+
+  // Ingest through the real path.
+  const server = await startBenchServer(dataDir, process.env['MESHLOG_BENCH_CONFIG'] ? ['--config', process.env['MESHLOG_BENCH_CONFIG']] : []);
+  const fd = openSync(payloadPath, 'r');
+  let offset = 0;
+  const nextPayload = (): Buffer | undefined => {
+    const header = Buffer.alloc(4);
+    if (readSync(fd, header, 0, 4, offset) < 4) return undefined;
+    const len = header.readUInt32LE();
+    const body = Buffer.alloc(len);
+    readSync(fd, body, 0, len, offset + 4);
+    offset += 4 + len;
+    return body;
+  };
+  let sent = 0;
+  let retries = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: opts.concurrency }, async () => {
+      for (let body = nextPayload(); body; body = nextPayload()) {
+        for (;;) {
+          const r = await fetch(`${server.url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${server.token}` }, body });
+          await r.arrayBuffer();
+          if (r.ok) break;
+          if (r.status !== 429 && r.status !== 503) throw new Error(`ingest failed: ${r.status}`);
+          retries++;
+          await new Promise((res) => setTimeout(res, 200));
+        }
+        sent++;
+      }
+    }),
+  );
+  const ingestSeconds = (performance.now() - started) / 1000;
+  closeSync(fd);
+  const peakRss = server.peakRssBytes();
+  await server.stop();
+  log(`ingested in ${ingestSeconds.toFixed(1)} s (${sent} requests, ${retries} retried)`);
+
+  // Storage and queries, on the same data directory.
+  const store = await LogStore.open(new ChdbBackend({ dataDir, readers: 1 }));
+  const count = await store.backend.query<{ c: string }>(`SELECT count() AS c FROM meshlog.logs`);
+  const stored = Number(count.rows[0]!.c);
+  log(`merging parts (OPTIMIZE FINAL) to measure settled size`);
+  await store.backend.exec('OPTIMIZE TABLE meshlog.logs FINAL');
+  const size = await store.backend.query<{ b: string; parts: string }>(`SELECT sum(bytes_on_disk) AS b, count() AS parts FROM system.parts WHERE database = 'meshlog' AND table = 'logs' AND active`);
+  const bytesOnDisk = Number(size.rows[0]!.b);
+  const columns = await store.backend.query<{ name: string; c: string }>(
+    `SELECT name, sum(data_compressed_bytes) AS c FROM system.columns WHERE database = 'meshlog' AND table = 'logs' GROUP BY name ORDER BY sum(data_compressed_bytes) DESC LIMIT 6`,
+  );
+
+  const startNs = BigInt(ds.startMs) * 1_000_000n;
+  const endNs = BigInt(ds.endMs + 1000) * 1_000_000n;
+  const base: LogSelect = { tenant: 'default', matchers: [], lineFilters: [], startNs, endNs, limit: 100, direction: 'backward' };
+  const needleNs = BigInt(Math.floor(ds.needleTimesMs[0] ?? ds.startMs)) * 1_000_000n;
+  const timed = async (name: string, sql: { sql: string; params: Record<string, unknown> }, check?: (rows: unknown[]) => void): Promise<number> => {
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t = performance.now();
+      const r = await store.backend.query(sql.sql, { params: sql.params });
+      times.push(performance.now() - t);
+      if (i === 0) check?.(r.rows);
+    }
+    const m = median(times);
+    log(`${name}: ${m.toFixed(1)} ms`);
+    return m;
+  };
+  const expectRows = (min: number, what: string) => (rows: unknown[]) => {
+    if (rows.length < min) throw new Error(`${what}: expected at least ${min} rows, got ${rows.length}`);
+  };
+  const needleAll = await timed('needle over all data', compileLogSelect({ ...base, lineFilters: [{ op: '|=', values: [NEEDLE] }] }, 'meshlog'), expectRows(Math.min(8, ds.needleTimesMs.length), 'needle'));
+  const needle5m = await timed(
+    'needle in a 5-minute window',
+    compileLogSelect({ ...base, startNs: needleNs - 150_000_000_000n, endNs: needleNs + 150_000_000_000n, lineFilters: [{ op: '|=', values: [NEEDLE] }] }, 'meshlog'),
+    expectRows(1, 'needle 5m'),
+  );
+  const p = { tenant: 'default', s: Math.floor(ds.startMs / 1000), e: Math.ceil(ds.endMs / 1000) };
+  const errorsByService = await timed(
+    '5xx count by service',
+    {
+      sql: `SELECT service_name, count() AS c FROM meshlog.logs WHERE tenant = {tenant:String} AND ts >= toDateTime({s:UInt32}) AND ts <= toDateTime({e:UInt32}) AND scope_name = 'envoy' AND severity_number >= 17 GROUP BY service_name ORDER BY c DESC`,
+      params: p,
+    },
+    expectRows(10, 'errors by service'),
+  );
+  const histogram = await timed(
+    'per-minute histogram, 24 h',
+    { sql: `SELECT intDiv(timestamp_ns, 60000000000) AS minute, count() AS c FROM meshlog.logs WHERE tenant = {tenant:String} AND ts >= toDateTime({s:UInt32}) AND ts <= toDateTime({e:UInt32}) GROUP BY minute ORDER BY minute`, params: p },
+    expectRows(1000, 'histogram'),
+  );
+  const latest100 = await timed('latest 100 of one service', compileLogSelect({ ...base, matchers: [{ name: 'service_name', op: '=', value: ds.busiestService }] }, 'meshlog'), expectRows(100, 'latest 100'));
+  const traceLookup = await timed(
+    'lookup by trace id',
+    { sql: `SELECT timestamp_ns, service_name, body FROM meshlog.logs WHERE tenant = {tenant:String} AND ts >= toDateTime({s:UInt32}) AND ts <= toDateTime({e:UInt32}) AND trace_id = {trace:String} ORDER BY timestamp_ns`, params: { ...p, trace: ds.sampleTraceId } },
+    expectRows(1, 'trace lookup'),
+  );
+  await store.close();
+
+  // Peers over the raw NDJSON.
+  const grepTimes: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    const g = spawnSync('grep', ['-c', NEEDLE, ndjsonPath], { encoding: 'utf8' });
+    grepTimes.push(performance.now() - t);
+    if (g.status !== 0) throw new Error(`grep failed: ${g.stderr}`);
+  }
+  const z = spawnSync('sh', ['-c', `zstd -3 -q -c ${JSON.stringify(ndjsonPath)} | wc -c`], { encoding: 'utf8' });
+  const zstdBytes = Number(z.stdout.trim());
+
+  const figures: Figures = {
+    'storage.records': stored,
+    'storage.ingest_records_per_s': Math.round(stored / ingestSeconds),
+    'storage.ingest_mib_per_s_ndjson_equivalent': Number((ds.ndjsonBytes / 2 ** 20 / ingestSeconds).toFixed(1)),
+    'storage.server_peak_rss_mib': Math.round(peakRss / 2 ** 20),
+    'storage.bytes_per_record': Number((bytesOnDisk / stored).toFixed(1)),
+    'storage.ndjson_bytes_per_record': Number((ds.ndjsonBytes / ds.records).toFixed(1)),
+    'query.needle_all_ms': round(needleAll),
+    'query.needle_5m_ms': round(needle5m),
+    'query.errors_by_service_ms': round(errorsByService),
+    'query.histogram_ms': round(histogram),
+    'query.latest100_ms': round(latest100),
+    'query.trace_lookup_ms': round(traceLookup),
+    'peer.grep_needle_ms': round(median(grepTimes)),
+    'peer.zstd_bytes_per_record': Number((zstdBytes / ds.records).toFixed(1)),
+    'ratio.needle_vs_grep': Number((needleAll / median(grepTimes)).toFixed(3)),
+    'ratio.bytes_vs_zstd': Number((bytesOnDisk / stored / (zstdBytes / ds.records)).toFixed(3)),
+  };
+  printTable(`storage: ${stored.toLocaleString()} records`, [
+    ['ingest records/s (OTLP protobuf, durable acks)', figures['storage.ingest_records_per_s']!, 'target >= 100,000'],
+    ['server peak RSS MiB', figures['storage.server_peak_rss_mib']!, 'target <= 1024'],
+    ['bytes on disk per record', figures['storage.bytes_per_record']!, `target <= 90; raw NDJSON ${figures['storage.ndjson_bytes_per_record']}`],
+    ['zstd -3 of NDJSON, bytes per record (peer)', figures['peer.zstd_bytes_per_record']!],
+    ['needle, all data ms', figures['query.needle_all_ms']!, 'target <= 300'],
+    ['grep -c needle ms (peer)', figures['peer.grep_needle_ms']!],
+    ['needle, 5-minute window ms', figures['query.needle_5m_ms']!],
+    ['5xx count by service ms', figures['query.errors_by_service_ms']!, 'target <= 300'],
+    ['per-minute histogram ms', figures['query.histogram_ms']!, 'target <= 300'],
+    ['latest 100 of one service ms', figures['query.latest100_ms']!, 'target <= 50'],
+    ['lookup by trace id ms', figures['query.trace_lookup_ms']!, 'target <= 50'],
+  ]);
+  process.stdout.write(`largest columns (compressed bytes/record): ${columns.rows.map((c) => `${c.name} ${(Number(c.c) / stored).toFixed(1)}`).join(', ')}\n`);
+  if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+  else log(`kept ${dir}`);
+  return figures;
+}
+
+function round(ms: number): number {
+  return Number(ms.toFixed(1));
+}
+
+function log(msg: string): void {
+  process.stderr.write(`[storage] ${msg}\n`);
+}
