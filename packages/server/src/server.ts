@@ -5,7 +5,7 @@
  * through the pipeline), stop the pipeline, close the store.
  */
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { HTTP_INGEST_SERVICE, Pipeline, PipelineMetrics, ServiceMap, createLogger, type Logger } from '@meshlog/core';
 import { ChdbBackend, LogStore, STORE_SERVICE } from '@meshlog/store';
 import type { FastifyInstance } from 'fastify';
@@ -38,6 +38,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const backend = new ChdbBackend({ dataDir, readers: config.storage.embedded.readers, writers: config.storage.embedded.writers });
   const store = await LogStore.open(backend, {
     limits: { timeoutMs: config.limits.query_timeout_ms, maxRowsToRead: config.limits.max_rows_to_read },
+    ...(config.storage.embedded.wal ? { wal: { dir: join(dataDir, 'wal'), logger: logger.child({ component: 'wal' }) } } : {}),
   });
 
   const metrics = new PipelineMetrics();

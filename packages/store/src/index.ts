@@ -9,3 +9,5 @@ export { capabilitiesFor, type Capabilities } from './schema/capabilities.js';
 export { MIGRATIONS, embeddedDeployment, type Deployment, type TableSpec, type SchemaStep } from './schema/migrations.js';
 export { storeSink, STORE_SERVICE } from './sink/store-sink.js';
 export * from './query/log-select.js';
+export { IngestWal, type IngestWalOptions, type WalApplyTarget, type WalStats } from './wal/ingest-wal.js';
+export { encodeGroup, decodeGroup, type WalBatch, type WalGroup } from './wal/wal-format.js';

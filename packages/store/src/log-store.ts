@@ -9,6 +9,8 @@ import { capabilitiesFor, type Capabilities } from './schema/capabilities.js';
 import { migrate } from './schema/migrate.js';
 import { embeddedDeployment, type Deployment } from './schema/migrations.js';
 import { LOG_COLUMNS, SPAN_COLUMNS, encodeLogRows, encodeSpanRows } from './rows.js';
+import { IngestWal, type IngestWalOptions } from './wal/ingest-wal.js';
+import type { WalBatch } from './wal/wal-format.js';
 import { compileLogSelect, type LogSelect } from './query/log-select.js';
 
 export interface LogRow {
@@ -50,6 +52,8 @@ export class LogStore {
   readonly capabilities: Capabilities;
   readonly database: string;
 
+  private wal: IngestWal | undefined;
+
   private constructor(
     readonly backend: SqlBackend,
     capabilities: Capabilities,
@@ -60,28 +64,64 @@ export class LogStore {
     this.database = deployment.database;
   }
 
-  static async open(backend: SqlBackend, opts: { deployment?: Deployment; limits?: Partial<ReadLimits> } = {}): Promise<LogStore> {
+  /**
+   * Opens the store and runs migrations. With `wal`, inserts go through the
+   * ingest write-ahead log (acknowledged at fsync, applied in big
+   * deduplicated inserts); without it, each `insert` is one store insert.
+   */
+  static async open(
+    backend: SqlBackend,
+    opts: { deployment?: Deployment; limits?: Partial<ReadLimits>; wal?: Omit<IngestWalOptions, 'maxApplyRecords'> & { maxApplyRecords?: number } } = {},
+  ): Promise<LogStore> {
     const v = await backend.query<{ v: string }>('SELECT version() AS v');
     const caps = capabilitiesFor(v.rows[0]?.v ?? '0');
     const deployment = opts.deployment ?? embeddedDeployment();
     await migrate(backend, caps, deployment);
-    return new LogStore(backend, caps, deployment, { maxRowsToRead: 0, timeoutMs: 30_000, ...opts.limits });
+    const store = new LogStore(backend, caps, deployment, { maxRowsToRead: 0, timeoutMs: 30_000, ...opts.limits });
+    if (opts.wal) {
+      const db = deployment.database;
+      store.wal = await IngestWal.open(opts.wal, {
+        insertLogs: (rows, token) => backend.insertRows(`${db}.logs`, LOG_COLUMNS, rows, { insert_deduplication_token: token }),
+        insertSpans: (rows, token) => backend.insertRows(`${db}.spans`, SPAN_COLUMNS, rows, { insert_deduplication_token: token }),
+      });
+    }
+    return store;
+  }
+
+  get walStats(): IngestWal['stats'] | undefined {
+    return this.wal?.stats;
   }
 
   /** Writes batches; resolves when they are durable. */
   async insert(batches: Batch[]): Promise<void> {
     const logs = batches.filter((b): b is LogBatch => b.kind === 'logs' && b.records.length > 0);
     const spans = batches.filter((b): b is SpanBatch => b.kind === 'spans' && b.spans.length > 0);
+    if (this.wal) {
+      // One WAL entry per batch, so each keeps its idempotency key.
+      const entries: WalBatch[] = [
+        ...logs.map((b) => ({ kind: 'logs' as const, tenant: b.tenant, source: b.source, id: b.id ?? '', records: b.records.length, rows: encodeLogRows([b]) })),
+        ...spans.map((b) => ({ kind: 'spans' as const, tenant: b.tenant, source: b.source, id: b.id ?? '', records: b.spans.length, rows: encodeSpanRows([b]) })),
+      ];
+      if (entries.length > 0) await this.wal.append(entries);
+      return;
+    }
     if (logs.length > 0) await this.backend.insertRows(`${this.database}.logs`, LOG_COLUMNS, encodeLogRows(logs));
     if (spans.length > 0) await this.backend.insertRows(`${this.database}.spans`, SPAN_COLUMNS, encodeSpanRows(spans));
   }
 
+  /** Read-your-writes: a query sees every record acknowledged before it started. */
+  private async visible(): Promise<void> {
+    await this.wal?.waitVisible();
+  }
+
   async selectLogs(q: LogSelect, signal?: AbortSignal): Promise<QueryResult<LogRow>> {
+    await this.visible();
     const { sql, params } = compileLogSelect(q, this.database);
     return this.backend.query<LogRow>(this.withLimits(sql), { params, timeoutMs: this.limits.timeoutMs, ...(signal ? { signal } : {}) });
   }
 
   async selectTrace(tenant: string, traceId: string, signal?: AbortSignal): Promise<SpanRow[]> {
+    await this.visible();
     const r = await this.backend.query<SpanRow>(
       `SELECT trace_id, span_id, parent_span_id, start_ns, end_ns, name, kind, service_name, status_code, status_message, attr_keys, attr_values, res_keys, res_values
 FROM ${this.database}.spans WHERE tenant = {tenant:String} AND trace_id = {trace:String} ORDER BY start_ns LIMIT 10000`,
@@ -91,6 +131,7 @@ FROM ${this.database}.spans WHERE tenant = {tenant:String} AND trace_id = {trace
   }
 
   async labelNames(tenant: string, startNs: bigint, endNs: bigint): Promise<string[]> {
+    await this.visible();
     const r = await this.backend.query<{ name: string }>(
       `SELECT DISTINCT arrayJoin(labels_keys) AS name FROM ${this.database}.logs
 WHERE tenant = {tenant:String} AND ts >= toDateTime({s:UInt32}) AND ts <= toDateTime({e:UInt32}) ORDER BY name LIMIT 1000`,
@@ -100,6 +141,7 @@ WHERE tenant = {tenant:String} AND ts >= toDateTime({s:UInt32}) AND ts <= toDate
   }
 
   async labelValues(tenant: string, name: string, startNs: bigint, endNs: bigint): Promise<string[]> {
+    await this.visible();
     const r = await this.backend.query<{ value: string }>(
       `SELECT DISTINCT labels_values[indexOf(labels_keys, {name:String})] AS value FROM ${this.database}.logs
 WHERE tenant = {tenant:String} AND ts >= toDateTime({s:UInt32}) AND ts <= toDateTime({e:UInt32}) AND has(labels_keys, {name:String})
@@ -110,6 +152,7 @@ ORDER BY value LIMIT 10000`,
   }
 
   async close(): Promise<void> {
+    await this.wal?.close();
     await this.backend.close();
   }
 

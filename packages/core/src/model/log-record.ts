@@ -72,6 +72,12 @@ export interface LogBatch {
   tenant: string;
   /** Component id of the source that accepted it (for metrics and the ledger). */
   source: string;
+  /**
+   * Idempotency key: a batch arriving again with the same key (a client
+   * retrying a request whose answer it lost) is acknowledged without being
+   * stored twice. Sources derive it from the request content; absent = none.
+   */
+  id?: string;
   records: LogRecord[];
 }
 
@@ -79,6 +85,7 @@ export interface SpanBatch {
   readonly kind: 'spans';
   tenant: string;
   source: string;
+  id?: string;
   spans: Span[];
 }
 

@@ -10,6 +10,7 @@ export function cloneBatch(batch: Batch): Batch {
       kind: 'logs',
       tenant: batch.tenant,
       source: batch.source,
+      ...(batch.id !== undefined ? { id: batch.id } : {}),
       records: batch.records.map((r) => ({ ...r, attributes: { ...r.attributes }, resource: { ...r.resource } })),
     };
   }
@@ -17,6 +18,7 @@ export function cloneBatch(batch: Batch): Batch {
     kind: 'spans',
     tenant: batch.tenant,
     source: batch.source,
+    ...(batch.id !== undefined ? { id: batch.id } : {}),
     spans: batch.spans.map((s) => ({ ...s, attributes: { ...s.attributes }, resource: { ...s.resource }, events: [...s.events] })),
   };
 }

@@ -33,9 +33,15 @@ export const StorageSchema = z
         readers: z.number().int().min(1).max(16).default(2),
         /** Write sessions: set the store sink's `buffer.concurrency` to match. */
         writers: z.number().int().min(1).max(16).default(1),
+        /**
+         * Acknowledge at the ingest write-ahead log's fsync and insert into
+         * the store in big deduplicated batches (see docs/storage.md).
+         * Off: every acknowledgement waits for its own store insert.
+         */
+        wal: z.boolean().default(true),
       })
       .strict()
-      .default({ readers: 2, writers: 1 }),
+      .default({ readers: 2, writers: 1, wal: true }),
   })
   .strict();
 

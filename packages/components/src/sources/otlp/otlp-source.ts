@@ -18,6 +18,7 @@ import {
   type IngestRoute,
   type Source,
 } from '@meshlog/core';
+import { createHash } from 'node:crypto';
 import { OtlpSourceConfigSchema, type OtlpSourceConfig } from './config.js';
 import { OtlpDecodeError, decodeOtlpLogs, decodeOtlpTraces, encodingOf, type OtlpEncoding } from './otlp-decode.js';
 import { otlpType } from './otlp-proto.js';
@@ -65,17 +66,20 @@ class OtlpSource implements Source {
     let rejected: number;
     let firstError: string | undefined;
     let emit: () => Promise<void>;
+    // The same request body from the same tenant is a retry (exporters resend
+    // identical payloads); the store acknowledges it again without a second copy.
+    const id = createHash('sha256').update(req.tenant).update('\0').update(signal).update('\0').update(req.body).digest('base64url').slice(0, 32);
     try {
       if (signal === 'logs') {
         const d = decodeOtlpLogs(req.body, encoding, nowUnixNano());
         records = d.records.length;
         ({ rejected, firstError } = d);
-        emit = () => this.ctx.emit({ kind: 'logs', tenant: req.tenant, source: this.ctx.id, records: d.records }, { maxWaitMs: this.config.max_wait_ms });
+        emit = () => this.ctx.emit({ kind: 'logs', tenant: req.tenant, source: this.ctx.id, id, records: d.records }, { maxWaitMs: this.config.max_wait_ms });
       } else {
         const d = decodeOtlpTraces(req.body, encoding);
         records = d.spans.length;
         ({ rejected, firstError } = d);
-        emit = () => this.ctx.emit({ kind: 'spans', tenant: req.tenant, source: this.ctx.id, spans: d.spans }, { maxWaitMs: this.config.max_wait_ms });
+        emit = () => this.ctx.emit({ kind: 'spans', tenant: req.tenant, source: this.ctx.id, id, spans: d.spans }, { maxWaitMs: this.config.max_wait_ms });
       }
     } catch (err) {
       if (!(err instanceof OtlpDecodeError)) throw err;

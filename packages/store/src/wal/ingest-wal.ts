@@ -1,0 +1,374 @@
+/**
+ * The ingest write-ahead log: what makes a 2xx mean "durable" without one
+ * ClickHouse insert (and one part) per request.
+ *
+ *   append(batches) ──► group → segment file → fdatasync ──► resolve (ack)
+ *                                         │
+ *                      applier (async) ◄──┘  merges committed groups into
+ *                      big inserts, each with a deterministic
+ *                      insert_deduplication_token, then checkpoints
+ *
+ * Invariants:
+ * - a group is acknowledged only after its bytes and (for a new segment) the
+ *   directory entry are fsynced;
+ * - every acknowledged group is inserted into the store exactly once: before
+ *   inserting groups a..b the applier records the intent [a, b] (fsynced),
+ *   inserts with token `wal-a-b`, then records `applied = b`. After a crash
+ *   the same range is inserted again with the same token, and ClickHouse's
+ *   deduplication drops the repeat;
+ * - a batch whose idempotency key was accepted within `dedupWindowMs` is
+ *   acknowledged again without being stored twice (a client retrying a
+ *   request whose answer it never got);
+ * - a torn tail (crash mid-write) is cut at the last whole group; a damaged
+ *   group elsewhere is counted and reported, never applied.
+ */
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '@meshlog/core';
+import { decodeGroup, encodeGroup, type WalBatch, type WalGroup } from './wal-format.js';
+
+export interface WalApplyTarget {
+  /** Inserts JSONCompactEachRow rows; the token makes a repeated insert a no-op. */
+  insertLogs(rows: Buffer, token: string): Promise<void>;
+  insertSpans(rows: Buffer, token: string): Promise<void>;
+}
+
+export interface IngestWalOptions {
+  dir: string;
+  logger: Logger;
+  segmentBytes?: number;
+  /** Committed but not yet applied records above which `append` waits (backpressure). */
+  maxBacklogRecords?: number;
+  /** Most records in one store insert. */
+  maxApplyRecords?: number;
+  /** How long idempotency keys are remembered (and applied segments kept to rebuild them after a restart). */
+  dedupWindowMs?: number;
+}
+
+export interface WalStats {
+  committedSeq: bigint;
+  appliedSeq: bigint;
+  backlogRecords: number;
+  deduplicatedBatches: number;
+  damagedGroups: number;
+  truncatedBytes: number;
+  segments: number;
+}
+
+interface Segment {
+  path: string;
+  firstSeq: bigint;
+  lastSeq: bigint;
+  closedAtMs: number | undefined;
+}
+
+interface Checkpoint {
+  applied: string;
+  intent: [string, string] | null;
+}
+
+const CHECKPOINT = 'checkpoint.json';
+
+export class IngestWal {
+  private readonly segmentBytes: number;
+  private readonly maxBacklogRecords: number;
+  private readonly maxApplyRecords: number;
+  private readonly dedupWindowMs: number;
+  private segments: Segment[] = [];
+  private fh: FileHandle | undefined;
+  private fileBytes = 0;
+  private nextSeq = 1n;
+  private committedSeq = 0n;
+  private appliedSeq = 0n;
+  private pending: { group: WalGroup; records: number }[] = [];
+  private backlogRecords = 0;
+  private forcedRange: [bigint, bigint] | undefined;
+  private readonly recentIds = new Map<string, number>();
+  private appendChain: Promise<unknown> = Promise.resolve();
+  private wakeApplier: (() => void) | undefined;
+  private backlogWaiters: (() => void)[] = [];
+  private appliedWaiters: { seq: bigint; resolve: () => void }[] = [];
+  private applierDone: Promise<void> | undefined;
+  private closing = false;
+  private deduplicatedBatches = 0;
+  private damagedGroups = 0;
+  private truncatedBytes = 0;
+
+  private constructor(
+    private readonly opts: IngestWalOptions,
+    private readonly target: WalApplyTarget,
+  ) {
+    this.segmentBytes = opts.segmentBytes ?? 64 * 1024 * 1024;
+    // Bounded so pending rows (held in memory for the applier) stay within a few hundred MiB.
+    this.maxBacklogRecords = opts.maxBacklogRecords ?? 300_000;
+    this.maxApplyRecords = opts.maxApplyRecords ?? 100_000;
+    this.dedupWindowMs = opts.dedupWindowMs ?? 15 * 60_000;
+  }
+
+  /** Opens (creating if needed), recovers from whatever a crash left, and starts applying. */
+  static async open(opts: IngestWalOptions, target: WalApplyTarget): Promise<IngestWal> {
+    const wal = new IngestWal(opts, target);
+    mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
+    wal.recover();
+    wal.applierDone = wal.applyLoop();
+    return wal;
+  }
+
+  get stats(): WalStats {
+    return {
+      committedSeq: this.committedSeq,
+      appliedSeq: this.appliedSeq,
+      backlogRecords: this.backlogRecords,
+      deduplicatedBatches: this.deduplicatedBatches,
+      damagedGroups: this.damagedGroups,
+      truncatedBytes: this.truncatedBytes,
+      segments: this.segments.length,
+    };
+  }
+
+  private recover(): void {
+    const cp = this.readCheckpoint();
+    this.appliedSeq = BigInt(cp.applied);
+    const files = readdirSync(this.opts.dir).filter((f) => /^[0-9a-f]{16}\.wal$/.test(f)).sort();
+    const now = Date.now();
+    let maxSeq = this.appliedSeq;
+    files.forEach((name, index) => {
+      const path = join(this.opts.dir, name);
+      const buf = readFileSync(path);
+      const last = index === files.length - 1;
+      let offset = 0;
+      let firstSeq = BigInt('0x' + name.slice(0, 16));
+      let lastSeq = firstSeq - 1n;
+      while (offset < buf.length) {
+        const r = decodeGroup(buf, offset);
+        if (!r.ok) {
+          if (last && r.reason === 'truncated') {
+            // A crash mid-append: that group was never acknowledged.
+            this.truncatedBytes += buf.length - offset;
+            truncateSync(path, offset);
+            this.opts.logger.warn('ingest WAL: cut a torn tail left by a crash', { segment: name, bytes: buf.length - offset });
+          } else {
+            this.damagedGroups++;
+            this.opts.logger.error('ingest WAL: damaged group; the rest of this segment is skipped', { segment: name, offset, reason: r.reason });
+          }
+          break;
+        }
+        const g = r.group;
+        if (lastSeq < firstSeq) firstSeq = g.seq;
+        lastSeq = g.seq;
+        if (g.seq > maxSeq) maxSeq = g.seq;
+        for (const b of g.batches) if (b.id) this.recentIds.set(b.id, now + this.dedupWindowMs);
+        if (g.seq > this.appliedSeq) {
+          const records = g.batches.reduce((n, b) => n + b.records, 0);
+          this.pending.push({ group: g, records });
+          this.backlogRecords += records;
+        }
+        offset += r.size;
+      }
+      this.segments.push({ path, firstSeq, lastSeq, closedAtMs: last ? undefined : statSync(path).mtimeMs });
+    });
+    this.pending.sort((a, b) => (a.group.seq < b.group.seq ? -1 : 1));
+    this.nextSeq = maxSeq + 1n;
+    this.committedSeq = maxSeq;
+    if (cp.intent && BigInt(cp.intent[1]) > this.appliedSeq) this.forcedRange = [BigInt(cp.intent[0]), BigInt(cp.intent[1])];
+    if (this.pending.length > 0) this.opts.logger.info('ingest WAL: replaying acknowledged groups not yet in the store', { groups: this.pending.length, records: this.backlogRecords });
+  }
+
+  /**
+   * Makes the batches durable and resolves; the store gets them shortly
+   * after. Batches whose idempotency key was seen recently are skipped.
+   */
+  append(batches: WalBatch[]): Promise<{ deduplicated: number }> {
+    const run = this.appendChain.then(() => this.doAppend(batches));
+    this.appendChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async doAppend(batches: WalBatch[]): Promise<{ deduplicated: number }> {
+    if (this.closing) throw new Error('the ingest WAL is closed');
+    const now = Date.now();
+    const fresh: WalBatch[] = [];
+    let deduplicated = 0;
+    const seen = new Set<string>();
+    for (const b of batches) {
+      if (b.id) {
+        const until = this.recentIds.get(b.id);
+        if ((until !== undefined && until > now) || seen.has(b.id)) {
+          deduplicated++;
+          continue;
+        }
+        seen.add(b.id);
+      }
+      fresh.push(b);
+    }
+    this.deduplicatedBatches += deduplicated;
+    if (fresh.length === 0) return { deduplicated };
+    while (this.backlogRecords > this.maxBacklogRecords && !this.closing) await new Promise<void>((r) => this.backlogWaiters.push(r));
+    if (this.closing) throw new Error('the ingest WAL is closed');
+
+    const group: WalGroup = { seq: this.nextSeq, batches: fresh };
+    const bytes = encodeGroup(group);
+    const fh = await this.writableSegment(group.seq, bytes.length);
+    await fh.write(bytes);
+    await fh.datasync();
+    this.fileBytes += bytes.length;
+    this.nextSeq++;
+    this.committedSeq = group.seq;
+    this.segments[this.segments.length - 1]!.lastSeq = group.seq;
+    for (const b of fresh) if (b.id) this.recentIds.set(b.id, now + this.dedupWindowMs);
+    const records = fresh.reduce((n, b) => n + b.records, 0);
+    this.pending.push({ group, records });
+    this.backlogRecords += records;
+    this.wakeApplier?.();
+    return { deduplicated };
+  }
+
+  private async writableSegment(seq: bigint, incoming: number): Promise<FileHandle> {
+    if (this.fh && this.fileBytes + incoming <= this.segmentBytes) return this.fh;
+    if (this.fh) {
+      await this.fh.close();
+      const cur = this.segments[this.segments.length - 1];
+      if (cur) cur.closedAtMs = Date.now();
+    }
+    const path = join(this.opts.dir, `${seq.toString(16).padStart(16, '0')}.wal`);
+    this.fh = await open(path, 'a', 0o600);
+    this.fileBytes = (await this.fh.stat()).size;
+    // A new file's directory entry must be durable too, or a power cut could lose the whole segment.
+    fsyncDir(this.opts.dir);
+    if (this.segments[this.segments.length - 1]?.path !== path) this.segments.push({ path, firstSeq: seq, lastSeq: seq - 1n, closedAtMs: undefined });
+    return this.fh;
+  }
+
+  /** Resolves once everything committed before the call is queryable (or after `timeoutMs`). */
+  waitVisible(timeoutMs = 10_000): Promise<void> {
+    const target = this.committedSeq;
+    if (this.appliedSeq >= target) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.appliedWaiters.push({ seq: target, resolve: () => (clearTimeout(timer), resolve()) });
+    });
+  }
+
+  private async applyLoop(): Promise<void> {
+    let backoff = 100;
+    for (;;) {
+      if (this.pending.length === 0) {
+        if (this.closing) return;
+        await new Promise<void>((r) => (this.wakeApplier = r));
+        this.wakeApplier = undefined;
+        continue;
+      }
+      const take = this.takeForApply();
+      const first = take[0]!.group.seq;
+      const last = take[take.length - 1]!.group.seq;
+      try {
+        this.writeCheckpoint({ applied: this.appliedSeq.toString(), intent: [first.toString(), last.toString()] });
+        const logs: Buffer[] = [];
+        const spans: Buffer[] = [];
+        for (const p of take) for (const b of p.group.batches) (b.kind === 'logs' ? logs : spans).push(b.rows);
+        const token = `wal-${first}-${last}`;
+        if (logs.length > 0) await this.target.insertLogs(joinRows(logs), `${token}-logs`);
+        if (spans.length > 0) await this.target.insertSpans(joinRows(spans), `${token}-spans`);
+      } catch (err) {
+        this.opts.logger.warn('ingest WAL: store insert failed; will retry', { error: (err as Error).message, from: String(first), to: String(last) });
+        if (this.closing && this.closeDeadlinePassed()) return;
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 5_000);
+        continue;
+      }
+      backoff = 100;
+      this.pending.splice(0, take.length);
+      this.backlogRecords -= take.reduce((n, p) => n + p.records, 0);
+      this.appliedSeq = last;
+      this.forcedRange = undefined;
+      this.writeCheckpoint({ applied: last.toString(), intent: null });
+      this.appliedWaiters = this.appliedWaiters.filter((w) => (w.seq <= last ? (w.resolve(), false) : true));
+      for (const w of this.backlogWaiters.splice(0)) w();
+      this.pruneSegments();
+    }
+  }
+
+  /** The groups of the next insert: the recorded intent after a crash, else as many as fit. */
+  private takeForApply(): { group: WalGroup; records: number }[] {
+    if (this.forcedRange) {
+      const [, to] = this.forcedRange;
+      const n = this.pending.findIndex((p) => p.group.seq > to);
+      return this.pending.slice(0, n < 0 ? this.pending.length : n);
+    }
+    let records = 0;
+    let n = 0;
+    while (n < this.pending.length && (n === 0 || records + this.pending[n]!.records <= this.maxApplyRecords)) records += this.pending[n++]!.records;
+    return this.pending.slice(0, n);
+  }
+
+  private pruneSegments(): void {
+    const now = Date.now();
+    for (const [id, until] of this.recentIds) if (until <= now) this.recentIds.delete(id);
+    // Keep applied segments for the dedup window: they rebuild the idempotency keys after a restart.
+    while (this.segments.length > 1) {
+      const s = this.segments[0]!;
+      if (s.lastSeq > this.appliedSeq || s.closedAtMs === undefined || now - s.closedAtMs < this.dedupWindowMs) break;
+      rmSync(s.path, { force: true });
+      this.segments.shift();
+    }
+  }
+
+  private readCheckpoint(): Checkpoint {
+    try {
+      return JSON.parse(readFileSync(join(this.opts.dir, CHECKPOINT), 'utf8')) as Checkpoint;
+    } catch {
+      return { applied: '0', intent: null };
+    }
+  }
+
+  private writeCheckpoint(cp: Checkpoint): void {
+    const path = join(this.opts.dir, CHECKPOINT);
+    const tmp = `${path}.tmp`;
+    writeFileSync(tmp, JSON.stringify(cp));
+    const fd = openSync(tmp, 'r');
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, path);
+    fsyncDir(this.opts.dir);
+  }
+
+  private closeDeadline = 0;
+  private closeDeadlinePassed(): boolean {
+    return Date.now() > this.closeDeadline;
+  }
+
+  /** Stops accepting, applies what is pending (up to `drainMs`; the rest replays at next start), closes. */
+  async close(drainMs = 30_000): Promise<void> {
+    if (this.closing) return this.applierDone;
+    await this.appendChain;
+    this.closing = true;
+    this.closeDeadline = Date.now() + drainMs;
+    for (const w of this.backlogWaiters.splice(0)) w();
+    this.wakeApplier?.();
+    await this.applierDone;
+    for (const w of this.appliedWaiters.splice(0)) w.resolve();
+    await this.fh?.close();
+    this.fh = undefined;
+  }
+}
+
+function joinRows(parts: Buffer[]): Buffer {
+  if (parts.length === 1) return parts[0]!;
+  const withNewlines: Buffer[] = [];
+  const nl = Buffer.from('\n');
+  parts.forEach((p, i) => {
+    if (i > 0) withNewlines.push(nl);
+    withNewlines.push(p);
+  });
+  return Buffer.concat(withNewlines);
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

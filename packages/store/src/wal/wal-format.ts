@@ -1,0 +1,118 @@
+/**
+ * The ingest write-ahead log's on-disk format. An acknowledgement means the
+ * batch's commit group is in a segment file and fsynced; everything else
+ * (inserting into ClickHouse) can be redone from here.
+ *
+ * Design constraints: append-only segments; every group checksummed (a torn
+ * tail after a crash is detected and cut, never half-applied); groups carry
+ * their sequence number so replay is ordered and idempotent; the rows are
+ * stored already encoded, so replay inserts exactly the bytes that were
+ * acknowledged.
+ *
+ * Segment file `wal/<first seq, 16 hex digits>.wal` is a sequence of groups:
+ *
+ *   0        4        8                16       20
+ *   +--------+--------+----------------+--------+-------------------------+
+ *   | length | crc32  | seq (u64 LE)   | count  | batch entries ...       |
+ *   +--------+--------+----------------+--------+-------------------------+
+ *   length: bytes after the crc (seq .. end); crc32: over those bytes
+ *
+ *   batch entry:
+ *   +------+---------+--------+---------+--------+-------+-----+---------+---------+------+
+ *   | kind | tenantL | tenant | sourceL | source | idL   | id  | records | rowsL   | rows |
+ *   | u8   | u16     | utf-8  | u16     | utf-8  | u8    |     | u32     | u32     |      |
+ *   +------+---------+--------+---------+--------+-------+-----+---------+---------+------+
+ *   kind: 1 logs, 2 spans; id: the batch's idempotency key ('' if none);
+ *   rows: JSONCompactEachRow lines in LOG_COLUMNS / SPAN_COLUMNS order
+ *
+ * All integers little-endian.
+ */
+import { crc32 } from 'node:zlib';
+
+export const HEADER_BYTES = 8;
+
+export interface WalBatch {
+  kind: 'logs' | 'spans';
+  tenant: string;
+  source: string;
+  /** Idempotency key: a retried request with the same key is acknowledged without being stored twice. */
+  id: string;
+  records: number;
+  rows: Buffer;
+}
+
+export interface WalGroup {
+  seq: bigint;
+  batches: WalBatch[];
+}
+
+export function encodeGroup(group: WalGroup): Buffer {
+  const parts: Buffer[] = [];
+  const head = Buffer.alloc(12);
+  head.writeBigUInt64LE(group.seq, 0);
+  head.writeUInt32LE(group.batches.length, 8);
+  parts.push(head);
+  for (const b of group.batches) {
+    const tenant = Buffer.from(b.tenant);
+    const source = Buffer.from(b.source);
+    const id = Buffer.from(b.id);
+    if (tenant.length > 0xffff || source.length > 0xffff || id.length > 0xff) throw new Error('WAL batch header field too long');
+    const h = Buffer.alloc(1 + 2 + tenant.length + 2 + source.length + 1 + id.length + 4 + 4);
+    let o = 0;
+    o = h.writeUInt8(b.kind === 'logs' ? 1 : 2, o);
+    o = h.writeUInt16LE(tenant.length, o);
+    o += tenant.copy(h, o);
+    o = h.writeUInt16LE(source.length, o);
+    o += source.copy(h, o);
+    o = h.writeUInt8(id.length, o);
+    o += id.copy(h, o);
+    o = h.writeUInt32LE(b.records, o);
+    h.writeUInt32LE(b.rows.length, o);
+    parts.push(h, b.rows);
+  }
+  const body = Buffer.concat(parts);
+  const header = Buffer.alloc(HEADER_BYTES);
+  header.writeUInt32LE(body.length, 0);
+  header.writeUInt32LE(crc32(body), 4);
+  return Buffer.concat([header, body]);
+}
+
+export type DecodeResult = { ok: true; group: WalGroup; size: number } | { ok: false; reason: 'truncated' | 'checksum' | 'malformed' };
+
+/** Decodes the group starting at `offset`; never throws on bad bytes. */
+export function decodeGroup(buf: Buffer, offset: number): DecodeResult {
+  if (buf.length - offset < HEADER_BYTES) return { ok: false, reason: 'truncated' };
+  const length = buf.readUInt32LE(offset);
+  const crc = buf.readUInt32LE(offset + 4);
+  if (buf.length - offset - HEADER_BYTES < length) return { ok: false, reason: 'truncated' };
+  const body = buf.subarray(offset + HEADER_BYTES, offset + HEADER_BYTES + length);
+  if (crc32(body) !== crc) return { ok: false, reason: 'checksum' };
+  try {
+    const seq = body.readBigUInt64LE(0);
+    const count = body.readUInt32LE(8);
+    let o = 12;
+    const batches: WalBatch[] = [];
+    for (let i = 0; i < count; i++) {
+      const kind = body.readUInt8(o) === 1 ? 'logs' : 'spans';
+      o += 1;
+      const tl = body.readUInt16LE(o);
+      const tenant = body.toString('utf8', o + 2, o + 2 + tl);
+      o += 2 + tl;
+      const sl = body.readUInt16LE(o);
+      const source = body.toString('utf8', o + 2, o + 2 + sl);
+      o += 2 + sl;
+      const il = body.readUInt8(o);
+      const id = body.toString('utf8', o + 1, o + 1 + il);
+      o += 1 + il;
+      const records = body.readUInt32LE(o);
+      const rl = body.readUInt32LE(o + 4);
+      o += 8;
+      if (o + rl > body.length) return { ok: false, reason: 'malformed' };
+      batches.push({ kind, tenant, source, id, records, rows: body.subarray(o, o + rl) });
+      o += rl;
+    }
+    return { ok: true, group: { seq, batches }, size: HEADER_BYTES + length };
+  } catch {
+    return { ok: false, reason: 'malformed' };
+  }
+}
