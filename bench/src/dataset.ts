@@ -29,6 +29,7 @@ export function rng(seed: number): () => number {
 }
 
 interface Service {
+  index: number;
   name: string;
   namespace: string;
   pods: string[];
@@ -67,7 +68,7 @@ export function buildServices(seed: number, count = 50): Service[] {
     const name = `${base}-svc`;
     const pods = Array.from({ length: 2 + (i % 3) }, () => `${name}-${hex(r, 9)}-${hex(r, 5)}`);
     const paths = Array.from({ length: 6 }, (_, k) => `/api/v${1 + (k % 2)}/${WORDS[(i + k) % WORDS.length]}`);
-    out.push({ name, namespace: NAMESPACES[i % NAMESPACES.length]!, pods, weight: 1 / Math.pow(i + 1, 0.9), paths, port: 8080 + (i % 3) * 1000 });
+    out.push({ index: i, name, namespace: NAMESPACES[i % NAMESPACES.length]!, pods, weight: 1 / Math.pow(i + 1, 0.9), paths, port: 8080 + (i % 3) * 1000 });
   }
   const total = out.reduce((s, x) => s + x.weight, 0);
   for (const s of out) s.weight /= total;
@@ -169,7 +170,9 @@ export async function writeDataset(opts: { seed: number; count: number; endMs: n
     });
     const severity = status >= 500 ? 17 : status >= 400 ? 13 : 9;
     const level = severity === 17 ? 'error' : severity === 13 ? 'warn' : 'info';
-    const json = (s: Service): boolean => s.name.charCodeAt(0) % 5 === 0;
+    // One service in ten logs Istio's JSON format (long lines); the rest the default TEXT
+    // format. This keeps the dataset near the brief's ~580 bytes per NDJSON record.
+    const json = (s: Service): boolean => s.index % 10 === 7;
     const records: DatasetRecord[] = [
       { timeMs: t, service: client, pod: client.pods[0]!, container: 'istio-proxy', severity, level, traceId, spanId: hex(r, 16), body: json(client) ? formatIstioJson(entry('outbound')) : formatIstioText(entry('outbound')), format: 'envoy' },
       { timeMs: t + 1, service: server, pod: serverPod, container: 'istio-proxy', severity, level, traceId, spanId: hex(r, 16), body: json(server) ? formatIstioJson(entry('inbound')) : formatIstioText(entry('inbound')), format: 'envoy' },
