@@ -51,6 +51,7 @@ export const LimitsSchema = z
     max_entries_limit: z.number().int().positive().default(5000),
     query_timeout_ms: z.number().int().positive().default(30_000),
     max_rows_to_read: z.number().int().min(0).default(0),
+    max_bytes_to_read: z.number().int().min(0).default(0),
   })
   .strict();
 
