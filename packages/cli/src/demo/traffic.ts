@@ -73,7 +73,6 @@ const APP_ATTRS = {
   stdout: [stringAttr('log.source', 'app'), stringAttr('log.iostream', 'stdout')],
   stderr: [stringAttr('log.source', 'app'), stringAttr('log.iostream', 'stderr')],
 } as const;
-const PROXY_ATTRS = [stringAttr('log.source', 'envoy'), stringAttr('log.format', 'istio-proxy'), stringAttr('log.iostream', 'stderr')];
 
 const UF_CONNECT_REFUSED = {
   flags: 'UF',
