@@ -6,7 +6,8 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { PipelineMetrics, Logger } from '@meshlog/core';
-import { ApiError, ERRORS } from './errors.js';
+import { StoreError } from '@meshlog/store';
+import { ApiError, ERRORS, type ErrorCode } from './errors.js';
 import { installAuth } from './auth-hook.js';
 import type { TokenStore } from '../auth/token-store.js';
 
@@ -19,6 +20,13 @@ export interface HttpAppOptions {
   requestTimeoutMs: number;
   isReady: () => boolean;
 }
+
+/** Store failures a client can act on; others (a bad statement) stay internal errors. */
+const STORE_ERRORS: Partial<Record<StoreError['code'], ErrorCode>> = {
+  unavailable: 'unavailable',
+  timeout: 'query_timeout',
+  limit: 'limit_exceeded',
+};
 
 export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
   const app = Fastify({
@@ -42,6 +50,13 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     let message: string;
     if (err instanceof ApiError) {
       ({ status, code, message } = err);
+    } else if (err instanceof StoreError && STORE_ERRORS[err.code]) {
+      // The store's message names the problem (e.g. which shard is down) and carries no secrets.
+      const mapped = STORE_ERRORS[err.code]!;
+      code = mapped;
+      status = ERRORS[mapped].status;
+      message = err.message;
+      if (err.code === 'unavailable') opts.logger.warn('store unavailable', { request: req.id, url: req.url.split('?')[0], error: err.message });
     } else if ((err as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       status = 413;
       code = 'payload_too_large';
