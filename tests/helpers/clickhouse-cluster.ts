@@ -7,11 +7,18 @@
  *   shard 1: ch1 (replica r1), ch2 (replica r2)   internal_replication
  *   shard 2: ch3 (replica r1)
  *
+ * With `tls`, each server also has an HTTPS port that demands a client
+ * certificate from a throwaway CA (openssl), as 18.16's `https_port` with
+ * `verificationMode` strict.
+ *
  * Invariants: everything binds to 127.0.0.1 on free ports; nothing is read
  * from or written to /etc or /var; every child is killed by `stop()`, which
  * is safe to call twice and before a failed start finished. A server can be
  * stopped and started again on the same ports and data (`stopServer` /
- * `startServer`) to test shard failures.
+ * `startServer`) to test shard failures. "Started" means ready for DDL and
+ * inserts, not only answering: ClickHouse starts only once ZooKeeper serves
+ * sessions, and `startServer` returns once no replica is read-only.
+ * `MESHLOG_KEEP_CLUSTER=1` keeps the temp dir (configs, server logs).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
