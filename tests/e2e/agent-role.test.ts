@@ -32,6 +32,8 @@ test('meshlog agent receives OTLP locally and writes records to stdout; SIGTERM 
       }
     }
     assert.equal(status, 200, stderr);
+    // The sink acknowledged once the line was written to the pipe; reading it here may lag a moment.
+    for (let i = 0; i < 100 && !stdout.includes('\n'); i++) await new Promise((res) => setTimeout(res, 50));
     const record = JSON.parse(stdout.trim().split('\n')[0]!) as { body: string; resource: Record<string, string>; tenant: string };
     assert.equal(record.body, 'hello from an app on this node');
     assert.equal(record.resource['service.name'], 'vm-app');

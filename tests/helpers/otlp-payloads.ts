@@ -22,3 +22,33 @@ export function otlpJsonLogs(lines: string[], opts: { service?: string; traceId?
     ],
   });
 }
+
+/** One trace as OTLP/JSON: a root span and `children` child spans, all of `service`. */
+export function otlpJsonTrace(traceId: string, opts: { service?: string; children?: number } = {}): { body: string; spanIds: string[] } {
+  const start = BigInt(Date.now()) * 1_000_000n;
+  const n = 1 + (opts.children ?? 2);
+  const spanIds = Array.from({ length: n }, (_, i) => `${traceId.slice(0, 8)}${(i + 1).toString(16).padStart(8, '0')}`);
+  const body = JSON.stringify({
+    resourceSpans: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: opts.service ?? 'test-svc' } }] },
+        scopeSpans: [
+          {
+            scope: { name: 'test' },
+            spans: spanIds.map((spanId, i) => ({
+              traceId,
+              spanId,
+              ...(i > 0 ? { parentSpanId: spanIds[0] } : {}),
+              name: i === 0 ? 'GET /checkout' : `child ${i}`,
+              kind: i === 0 ? 2 : 3,
+              startTimeUnixNano: String(start + BigInt(i) * 1_000_000n),
+              endTimeUnixNano: String(start + BigInt(i) * 1_000_000n + 500_000n),
+              attributes: [{ key: 'http.request.method', value: { stringValue: 'GET' } }],
+            })),
+          },
+        ],
+      },
+    ],
+  });
+  return { body, spanIds };
+}

@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { HTTP_INGEST_SERVICE, Pipeline, PipelineMetrics, ServiceMap, createLogger, type Logger } from '@meshlog/core';
-import { ChdbBackend, LogStore, STORE_SERVICE } from '@meshlog/store';
+import { LogStore, STORE_SERVICE } from '@meshlog/store';
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp } from './http/app.js';
 import { FastifyIngestHost } from './http/ingest-host.js';
@@ -15,6 +15,7 @@ import { registerLokiRoutes } from './http/loki-routes.js';
 import { registerTraceRoutes } from './http/trace-routes.js';
 import { TokenStore } from './auth/token-store.js';
 import type { ServerConfig } from './config/server-config.js';
+import { openStoreBackend } from './store-backend.js';
 
 export interface RunningServer {
   config: ServerConfig;
@@ -35,11 +36,20 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const tokens = new TokenStore(dataDir);
   const admin = tokens.bootstrapAdmin();
 
-  const backend = new ChdbBackend({ dataDir, readers: config.storage.embedded.readers, writers: config.storage.embedded.writers });
-  const store = await LogStore.open(backend, {
-    limits: { timeoutMs: config.limits.query_timeout_ms, maxRowsToRead: config.limits.max_rows_to_read, maxBytesToRead: config.limits.max_bytes_to_read },
-    ...(config.storage.embedded.wal ? { wal: { dir: join(dataDir, 'wal'), logger: logger.child({ component: 'wal' }) } } : {}),
-  });
+  const { backend, deployment, describe } = openStoreBackend(config, dataDir, logger);
+  let store: LogStore;
+  try {
+    store = await LogStore.open(backend, {
+      deployment,
+      limits: { timeoutMs: config.limits.query_timeout_ms, maxRowsToRead: config.limits.max_rows_to_read, maxBytesToRead: config.limits.max_bytes_to_read },
+      // The ingest WAL is local state: embedded mode only (cluster servers stay stateless).
+      ...(backend.kind === 'embedded' && config.storage.embedded.wal ? { wal: { dir: join(dataDir, 'wal'), logger: logger.child({ component: 'wal' }) } } : {}),
+    });
+  } catch (err) {
+    // A ClickHouse client keeps sockets open; a failed start must not leave the process hanging on them.
+    await backend.close();
+    throw err;
+  }
 
   const metrics = new PipelineMetrics();
   let ready = false;
@@ -70,7 +80,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     await http.ready();
   }
   ready = true;
-  logger.info('meshlog server started', { http: httpUrl ?? 'off', dataDir, components: pipeline.componentIds });
+  logger.info('meshlog server started', { http: httpUrl ?? 'off', dataDir, store: describe, components: pipeline.componentIds });
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {

@@ -4,6 +4,8 @@
  */
 export * from './backend.js';
 export { ChdbBackend, type ChdbBackendOptions } from './embedded/chdb-backend.js';
+export { ClickHouseBackend, type ClickHouseBackendOptions, type ClickHouseTls } from './cluster/clickhouse-backend.js';
+export { clusterDeployment } from './cluster/cluster-deployment.js';
 export { LogStore, type LogRow, type SpanRow, type ReadLimits } from './log-store.js';
 export { capabilitiesFor, type Capabilities } from './schema/capabilities.js';
 export { MIGRATIONS, embeddedDeployment, type Deployment, type TableSpec, type SchemaStep } from './schema/migrations.js';

@@ -25,6 +25,71 @@ export const ServerSectionSchema = z
   })
   .strict();
 
+/** A ClickHouse identifier spliced into DDL (database, cluster): plain names only. */
+const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'use letters, digits and underscores (it is spliced into DDL)');
+
+const clickhouseUrl = z.string().refine(
+  (s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && u.username === '' && u.password === '';
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected an http:// or https:// URL without credentials (user and password go in username and password_file)' },
+);
+
+/**
+ * `storage.clickhouse`: an existing ClickHouse server or cluster instead of
+ * embedded chDB. The password is never a literal in the config: it comes
+ * from a file or an environment variable, read at start.
+ */
+export const ClickHouseStorageSchema = z
+  .object({
+    url: clickhouseUrl.optional(),
+    /** Several servers of the cluster; the next is tried when one cannot be reached. */
+    urls: z.array(clickhouseUrl).min(1).optional(),
+    username: z.string().min(1).default('default'),
+    password_file: z.string().min(1).optional(),
+    /** Name of an environment variable holding the password. */
+    password_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional(),
+    password: z
+      .undefined({ error: 'a literal password is not accepted: put it in a file (password_file, mode 0600) or an environment variable (password_env)' })
+      .optional(),
+    database: identifier.default('meshlog'),
+    /** The cluster name from the servers' remote_servers; absent = one server, plain MergeTree tables. */
+    cluster: identifier.optional(),
+    tls: z
+      .object({
+        /** CA bundle (PEM) that signs the servers' certificates; default: the public roots. */
+        ca_file: z.string().min(1).optional(),
+        /** Client certificate and key (PEM) for mutual TLS. */
+        cert_file: z.string().min(1).optional(),
+        key_file: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    /** Timeout of inserts and DDL (queries use limits.query_timeout_ms). */
+    timeout_ms: z.number().int().positive().default(30_000),
+    /** A query that cannot reach every shard fails (503 naming the shard); partial answers are not offered. */
+    on_partial: z.enum(['fail']).default('fail'),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if ((c.url === undefined) === (c.urls === undefined)) ctx.addIssue({ code: 'custom', path: ['url'], message: 'set exactly one of url or urls' });
+    if (c.password_file !== undefined && c.password_env !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['password_env'], message: 'set at most one of password_file or password_env' });
+    }
+    if (c.tls && (c.tls.cert_file === undefined) !== (c.tls.key_file === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'cert_file and key_file go together (mutual TLS needs both)' });
+    }
+    const urls = c.urls ?? (c.url !== undefined ? [c.url] : []);
+    if (c.tls && urls.some((u) => u.startsWith('http:'))) {
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'tls applies to https:// URLs only; use https:// for every server' });
+    }
+  });
+
 export const StorageSchema = z
   .object({
     embedded: z
@@ -42,6 +107,8 @@ export const StorageSchema = z
       })
       .strict()
       .default({ readers: 2, writers: 1, wal: true }),
+    /** When present, the server stores in this ClickHouse instead of embedded chDB. */
+    clickhouse: ClickHouseStorageSchema.optional(),
   })
   .strict();
 

@@ -7,7 +7,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { PipelineMetrics, Logger } from '@meshlog/core';
 import { StoreError } from '@meshlog/store';
-import { ApiError, ERRORS } from './errors.js';
+import { ApiError, ERRORS, type ErrorCode } from './errors.js';
 import { installAuth } from './auth-hook.js';
 import type { TokenStore } from '../auth/token-store.js';
 
@@ -20,6 +20,15 @@ export interface HttpAppOptions {
   requestTimeoutMs: number;
   isReady: () => boolean;
 }
+
+/** Store failures a client can act on; others (a bad statement) stay internal errors. */
+const STORE_ERRORS: Partial<Record<StoreError['code'], ErrorCode>> = {
+  unavailable: 'unavailable',
+  timeout: 'query_timeout',
+  limit: 'limit_exceeded',
+  // The client went away; the answer goes nowhere, but it must not count as a server fault.
+  cancelled: 'bad_request',
+};
 
 export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
   const app = Fastify({
@@ -43,9 +52,13 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     let message: string;
     if (err instanceof ApiError) {
       ({ status, code, message } = err);
-    } else if (err instanceof StoreError) {
-      const mapped = fromStoreError(err);
-      ({ status, code, message } = mapped);
+    } else if (err instanceof StoreError && STORE_ERRORS[err.code]) {
+      // The store's message names the problem (e.g. which shard is down) and carries no secrets.
+      const mapped = STORE_ERRORS[err.code]!;
+      code = mapped;
+      status = ERRORS[mapped].status;
+      message = err.message;
+      if (err.code === 'unavailable') opts.logger.warn('store unavailable', { request: req.id, url: req.url.split('?')[0], error: err.message });
     } else if ((err as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       status = 413;
       code = 'payload_too_large';
@@ -79,18 +92,3 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
   return app;
 }
 
-/** Store failures in the API's vocabulary; the store's messages already say how to narrow a query. */
-function fromStoreError(err: StoreError): ApiError {
-  switch (err.code) {
-    case 'timeout':
-      return new ApiError('query_timeout', err.message);
-    case 'limit':
-      return new ApiError('limit_exceeded', err.message);
-    case 'unavailable':
-      return new ApiError('unavailable', err.message);
-    case 'cancelled':
-      return new ApiError('bad_request', 'the query was cancelled because the client went away');
-    case 'query':
-      return new ApiError('internal', `the store could not run the query: ${err.message}`);
-  }
-}

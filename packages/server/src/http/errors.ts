@@ -15,7 +15,7 @@ export const ERRORS = {
   limit_exceeded: { status: 400, retryable: false, summary: 'The query exceeds a limit (range, entries, rows scanned); the message says which and how to narrow it.' },
   query_timeout: { status: 504, retryable: true, summary: 'The query ran longer than `limits.query_timeout_ms`.' },
   overloaded: { status: 429, retryable: true, summary: 'Ingest queues are full; retry after the Retry-After interval.' },
-  unavailable: { status: 503, retryable: true, summary: 'The store or pipeline is not available (starting or shutting down).' },
+  unavailable: { status: 503, retryable: true, summary: 'The store or pipeline is not available (starting or shutting down, or a ClickHouse shard is down: the message names it).' },
   internal: { status: 500, retryable: true, summary: 'An unexpected error; it is logged with the request id.' },
 } as const;
 

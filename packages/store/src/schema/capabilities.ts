@@ -13,6 +13,12 @@ export interface Capabilities {
   nonReplicatedDedup: boolean;
   /** MergeTree `fsync_after_insert` / `fsync_part_directory`. */
   fsyncSettings: boolean;
+  /**
+   * Server-side `{name:Type}` query parameters (HTTP `param_*`). They came
+   * with the 19.x series; we rely on them from 20.3 LTS on, conservatively.
+   * Below that the cluster backend binds client-side (tested on 18.16).
+   */
+  queryParameters: boolean;
 }
 
 export function capabilitiesFor(version: string): Capabilities {
@@ -25,5 +31,6 @@ export function capabilitiesFor(version: string): Capabilities {
     skipIndexes: atLeast(19, 6),
     nonReplicatedDedup: atLeast(21, 9),
     fsyncSettings: atLeast(21, 1),
+    queryParameters: atLeast(20, 3),
   };
 }

@@ -1,10 +1,17 @@
-/** Applies `MIGRATIONS` that are not yet recorded as applied. Safe to run again. */
+/**
+ * Applies `MIGRATIONS` that are not yet recorded as applied. Safe to run
+ * again. When every migration is already recorded it runs no DDL at all: in
+ * a cluster each CREATE is an ON CLUSTER task for every host, and many
+ * meshlog servers start against the same cluster.
+ */
 import type { SqlBackend } from '../backend.js';
 import type { Capabilities } from './capabilities.js';
 import { MIGRATIONS, MIGRATIONS_TABLE, type Deployment } from './migrations.js';
 
 export async function migrate(backend: SqlBackend, caps: Capabilities, deployment: Deployment): Promise<number[]> {
   const db = deployment.database;
+  const recorded = await appliedVersions(backend, db);
+  if (recorded && MIGRATIONS.every((m) => recorded.has(m.version))) return [];
   await backend.exec(`CREATE DATABASE IF NOT EXISTS ${db} ${deployment.onCluster}`);
   for (const sql of deployment.createTable(
     { name: MIGRATIONS_TABLE, columns: '  version UInt32,\n  description String,\n  applied_at DateTime', partitionBy: 'tuple()', orderBy: 'version', settings: [] },
@@ -12,8 +19,7 @@ export async function migrate(backend: SqlBackend, caps: Capabilities, deploymen
   )) {
     await backend.exec(sql);
   }
-  const done = await backend.query<{ version: number | string }>(`SELECT version FROM ${db}.${MIGRATIONS_TABLE}`);
-  const applied = new Set(done.rows.map((r) => Number(r.version)));
+  const applied = (await appliedVersions(backend, db)) ?? new Set<number>();
   const ran: number[] = [];
   for (const m of MIGRATIONS) {
     if (applied.has(m.version)) continue;
@@ -27,4 +33,14 @@ export async function migrate(backend: SqlBackend, caps: Capabilities, deploymen
     ran.push(m.version);
   }
   return ran;
+}
+
+/** Versions recorded as applied, or undefined when the migrations table does not exist yet. */
+async function appliedVersions(backend: SqlBackend, db: string): Promise<Set<number> | undefined> {
+  const t = await backend.query<{ n: number | string }>('SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = {t:String}', {
+    params: { db, t: MIGRATIONS_TABLE },
+  });
+  if (Number(t.rows[0]?.n ?? 0) === 0) return undefined;
+  const done = await backend.query<{ version: number | string }>(`SELECT version FROM ${db}.${MIGRATIONS_TABLE}`);
+  return new Set(done.rows.map((r) => Number(r.version)));
 }

@@ -30,6 +30,12 @@
  *   res_keys / res_values                 resource attributes
  *   scope_name    LowCardinality(String)
  *   source        LowCardinality(String)  the component that accepted it
+ *
+ * With the 18.16 capabilities (no LowCardinality, codecs or skip indexes)
+ * this DDL runs as is on Debian's ClickHouse 18.16, checked against the real
+ * server by tests/cluster: `cityHash64` over the label arrays in a
+ * MATERIALIZED column, `toYYYYMMDD` in a tuple partition key and
+ * `PARTITION BY tuple()` all work there, so nothing here needed a switch.
  */
 import type { Capabilities } from './capabilities.js';
 
@@ -41,6 +47,11 @@ export interface TableSpec {
   partitionBy: string;
   orderBy: string;
   settings: string[];
+  /**
+   * The Distributed sharding key in a cluster (`rand()` when absent); the
+   * reasons for each table's key are in cluster/cluster-deployment.ts.
+   */
+  shardBy?: string;
 }
 
 export type SchemaStep = { kind: 'table'; table: TableSpec } | { kind: 'statement'; sql: string };
@@ -147,6 +158,7 @@ export const MIGRATIONS: Migration[] = [
             partitionBy: `(tenant, toYYYYMMDD(${TS_OF_LOGS}))`,
             orderBy: '(tenant, service_name, stream_id, timestamp_ns)',
             settings: ['index_granularity = 8192', ...compressionBlocks(caps), ...durability(caps)],
+            shardBy: 'cityHash64(tenant, labels_keys, labels_values)',
           },
         },
         {
@@ -174,6 +186,7 @@ export const MIGRATIONS: Migration[] = [
             partitionBy: '(tenant, toYYYYMMDD(ts))',
             orderBy: '(tenant, trace_id, start_ns)',
             settings: ['index_granularity = 8192', ...durability(caps)],
+            shardBy: 'cityHash64(tenant, trace_id)',
           },
         },
       ];
