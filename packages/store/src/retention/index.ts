@@ -6,3 +6,4 @@ export { RetentionCatalog, publicHold, type PolicyInput, type HoldInput, type St
 export { RetentionEnforcer, type EnforcementResult, type HeldSummary, type EnforcementError } from './enforcer.js';
 export { RetentionService, CONFIG_ACTOR, policyIdOf, type ConfiguredPolicy, type RetentionServiceOptions } from './service.js';
 export { RetentionScheduler, type RetentionSchedulerOptions, type RetentionSchedulerStats } from './scheduler.js';
+export { LOGS_TABLE, SPANS_TABLE, listPartitionsSql, classifySql, deleteRowsSql, dropPartitionSql, type RetentionTable } from './retention-sql.js';
