@@ -244,3 +244,33 @@ test('enforcement and changes never interleave', async () => {
   assert.deepEqual(order, ['enforce', 'hold', 'enforce2']);
   assert.equal(retention.busy, false);
 });
+
+test('a partition found with nothing to delete is not counted again until something changes', async () => {
+  await ingest('settle', [200], ['payments']);
+  await retention.putPolicy('settle', { selector: '{k8s_namespace_name="payments"}', keep_days: 400 }, 'alice');
+  let counts = 0;
+  const backend = new Proxy(store.backend, {
+    get(target, prop, receiver) {
+      if (prop === 'query') {
+        return (sql: string, opts: unknown) => {
+          if (sql.includes('GROUP BY day, rule, held')) counts++;
+          return target.query(sql, opts as never);
+        };
+      }
+      return Reflect.get(target, prop, receiver) as unknown;
+    },
+  });
+  const counting = new RetentionService({ backend, database: store.database, visible: () => store.visible() }, { defaultKeepDays: 90, now: () => NOW_NS });
+  await counting.enforce({ tenant: 'settle' });
+  assert.equal(counts, 1);
+  await counting.enforce({ tenant: 'settle' });
+  assert.equal(counts, 1, 'settled: not counted again');
+  await ingest('settle', [200], ['shop'], 1);
+  const r = await counting.enforce({ tenant: 'settle' });
+  assert.equal(counts, 2, 'a late record changes the partition: counted again');
+  assert.deepEqual(
+    r.records.map((x) => [x.method, x.rows]),
+    [['delete', 1]],
+  );
+  assert.equal(countOf(await bodies('settle'), 'payments'), 3);
+});

@@ -7,7 +7,8 @@
  * A run, per tenant and table:
  *   1. list day partitions from part metadata (no data read on chDB);
  *   2. triage (pure): skip partitions all of whose rows are within every
- *      rule, and partitions a hold without selector covers whole;
+ *      rule, partitions a hold without selector covers whole, and partitions
+ *      an earlier run found nothing to delete in, unchanged since;
  *   3. count the rows past their rule in the rest, by rule and hold
  *      (one SELECT with the same predicate the delete uses);
  *   4. plan (pure): a partition whose every row is deletable and unheld is
@@ -29,7 +30,7 @@ import type { Logger } from '@meshlog/core';
 import type { LogStore } from '../log-store.js';
 import { newId, type RetentionCatalog, type StoredHold } from './catalog.js';
 import { canonicalSelector, nsToRfc3339, type DeletionRecord, type RetentionPolicy } from './model.js';
-import { planDeletions, triagePartitions, type HoldScope, type PartitionInfo, type PartitionPlan, type RowClass } from './planner.js';
+import { planDeletions, settledFingerprint, triagePartitions, type HoldScope, type PartitionInfo, type PartitionPlan, type RowClass } from './planner.js';
 import { LOGS_TABLE, SPANS_TABLE, classifySql, countPartitionSql, deleteRowsSql, dropPartitionSql, listPartitionsSql, type RetentionTable } from './retention-sql.js';
 import { rulesForTenant, type RetentionRule } from './rules.js';
 
@@ -71,6 +72,13 @@ const TABLES: readonly RetentionTable[] = [LOGS_TABLE, SPANS_TABLE];
 
 export class RetentionEnforcer {
   private readonly now: () => bigint;
+  /**
+   * Partitions inspected with nothing to delete, by `tenant\0table\0day`,
+   * with the fingerprint they had (see `settledFingerprint`): skipped while
+   * it holds, so steady-state runs only count the partitions a cutoff falls
+   * in. In memory: the first run after a start counts everything once.
+   */
+  private readonly settled = new Map<string, string>();
 
   constructor(
     private readonly store: Pick<LogStore, 'backend' | 'database' | 'visible'>,
@@ -93,7 +101,7 @@ export class RetentionEnforcer {
     const partitions = new Map<string, Map<RetentionTable, PartitionInfo[]>>();
     for (const table of TABLES) {
       const { sql, params } = listPartitionsSql(this.store.database, table, scope.tenant);
-      const r = await this.store.backend.query<{ tenant: string; day: number; min_ns: string; max_ns: string; rows: string }>(sql, { params });
+      const r = await this.store.backend.query<{ tenant: string; day: number; min_ns: string; max_ns: string; rows: string }>(sql, { params, maintenance: true });
       for (const row of r.rows) {
         const byTable = partitions.get(row.tenant) ?? new Map<RetentionTable, PartitionInfo[]>();
         const list = byTable.get(table) ?? [];
@@ -152,11 +160,21 @@ export class RetentionEnforcer {
   ): Promise<void> {
     const { backend, database } = this.store;
     const triage = triagePartitions(partitions, rules, holds, nowNs);
-    if (triage.inspect.length === 0) return;
+    const key = (day: number): string => `${tenant}\0${table.name}\0${day}`;
+    const fingerprints = new Map(triage.inspect.map((p) => [p.day, settledFingerprint(p, rules, holds, nowNs)]));
+    const inspect = triage.inspect.filter((p) => {
+      const f = fingerprints.get(p.day);
+      return f === undefined || this.settled.get(key(p.day)) !== f;
+    });
+    if (inspect.length === 0) return;
 
     const q = { tenant, rules, holds, nowNs };
-    const classify = classifySql(database, table, { ...q, days: triage.inspect.map((p) => p.day) });
-    const counted = await backend.query<{ day: number; rule: number; held: number; rows: string; min_ns: string; max_ns: string }>(classify.sql, { params: classify.params });
+    // Counting reads every row of the inspected partitions: on the maintenance session, never a query reader.
+    const classify = classifySql(database, table, { ...q, days: inspect.map((p) => p.day) });
+    const counted = await backend.query<{ day: number; rule: number; held: number; rows: string; min_ns: string; max_ns: string }>(classify.sql, {
+      params: classify.params,
+      maintenance: true,
+    });
     const classes: RowClass[] = counted.rows.map((c) => ({
       day: Number(c.day),
       rule: Number(c.rule),
@@ -165,13 +183,18 @@ export class RetentionEnforcer {
       minNs: BigInt(c.min_ns),
       maxNs: BigInt(c.max_ns),
     }));
-    const plan = planDeletions(triage.inspect, rules, classes);
+    const plan = planDeletions(inspect, rules, classes);
+    for (const p of inspect) {
+      const f = fingerprints.get(p.day);
+      if (f !== undefined && !plan.partitions.some((x) => x.day === p.day)) this.settled.set(key(p.day), f);
+      else this.settled.delete(key(p.day));
+    }
     for (const h of plan.held) result.held.push({ tenant, table: table.name, partition: String(h.day), policy_id: h.policyId, rows: h.rows });
 
     const rowDeletes: PartitionPlan[] = plan.partitions.filter((p) => p.method === 'delete');
     for (const part of plan.partitions.filter((p) => p.method === 'drop_partition')) {
       const recount = countPartitionSql(database, table, tenant, part.day);
-      const now = await backend.query<{ rows: string }>(recount.sql, { params: recount.params });
+      const now = await backend.query<{ rows: string }>(recount.sql, { params: recount.params, maintenance: true });
       if (Number(now.rows[0]?.rows ?? 0) !== part.partitionRows) {
         // Rows arrived (or went) since the count: only the exact row predicate is safe now.
         rowDeletes.push({ ...part, method: 'delete' });

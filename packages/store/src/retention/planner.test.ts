@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DAY_NS, canonicalSelector, dayOf, policyIdFor, type RetentionPolicy } from './model.js';
-import { planDeletions, triagePartitions, type HoldScope, type PartitionInfo, type RowClass } from './planner.js';
+import { planDeletions, settledFingerprint, triagePartitions, type HoldScope, type PartitionInfo, type RowClass } from './planner.js';
 import { rulesForTenant } from './rules.js';
 
 // "Now" is day 1000 at noon; a partition `daysAgo` days back spans one UTC day.
@@ -107,4 +107,17 @@ test('a partition with nothing past its rules plans nothing; counts beyond the p
 test('a rule index the plan does not know is an error, not a silent deletion', () => {
   const p = part(200, 6);
   assert.throws(() => planDeletions([p], RULES, [cls(p, 5, 1)]), /rule 5/);
+});
+
+test('settled fingerprint: stable while rows, rules and holds are; none while a cutoff falls inside the partition', () => {
+  const mid = part(200, 3); // payments only: nothing deletable, and no cutoff inside the day
+  const f = settledFingerprint(mid, RULES, [], NOW);
+  assert.ok(f !== undefined);
+  assert.equal(settledFingerprint({ ...mid }, RULES, [], NOW + 1_000_000_000n), f, 'time moving on changes nothing while no cutoff crosses the day');
+  assert.notEqual(settledFingerprint({ ...mid, rows: 4 }, RULES, [], NOW), f, 'a late record');
+  assert.notEqual(settledFingerprint(mid, rulesForTenant([policy('{k8s_namespace_name="payments"}', 100)], 90), [], NOW), f, 'a policy change');
+  assert.notEqual(settledFingerprint(mid, RULES, [{ holdId: 'h', matchers: [] }], NOW), f, 'a hold');
+  // The payments cutoff (400 days) crosses a partition about 400 days old as time moves: never settled.
+  const straddling: PartitionInfo = { ...part(400, 3), minNs: NOW - 400n * DAY_NS - 1n, maxNs: NOW - 400n * DAY_NS + 1n };
+  assert.equal(settledFingerprint(straddling, RULES, [], NOW), undefined);
 });

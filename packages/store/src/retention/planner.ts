@@ -147,3 +147,25 @@ export function planDeletions(inspected: readonly PartitionInfo[], rules: readon
   }
   return plan;
 }
+
+/**
+ * A fingerprint of everything a partition's inspection depends on, for
+ * partitions that can be "settled": inspected, nothing deletable found. It
+ * stays the same while the partition's rows (count, min, max), the rules and
+ * the holds stay the same and no rule's cutoff falls inside the partition; a
+ * later run with the same fingerprint would find nothing again and may skip
+ * the count. Undefined when a cutoff falls inside the partition: as time
+ * moves, more of it becomes deletable, so it is always inspected.
+ */
+export function settledFingerprint(p: PartitionInfo, rules: readonly RetentionRule[], holds: readonly HoldScope[], nowNs: bigint): string | undefined {
+  const states: string[] = [];
+  for (const r of rules) {
+    const c = cutoffNs(r, nowNs);
+    // 'n': no row of the partition is past this rule; 'a': every row would be.
+    const state = c === undefined || c <= p.minNs ? 'n' : c > p.maxNs ? 'a' : undefined;
+    if (state === undefined) return undefined;
+    states.push(`${r.policyId}:${r.keepDays}:${r.selector}:${state}`);
+  }
+  const holdKeys = holds.map((h) => `${h.holdId}:${h.fromNs ?? ''}:${h.toNs ?? ''}:${JSON.stringify(h.matchers)}`).sort();
+  return JSON.stringify([p.rows, p.minNs.toString(), p.maxNs.toString(), states, holdKeys]);
+}
