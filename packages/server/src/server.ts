@@ -78,7 +78,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   registerRetentionRoutes(http, {
     retention,
     defaultKeepDays: config.retention.default_keep_days,
-    enforce: (scope) => retentionMetrics.observe('api', () => retention.enforce(scope)),
+    enforce: (scope) => retentionMetrics.observe('api', () => retention.enforce(scope), scope.tenant),
   });
 
   let httpUrl: string | undefined;

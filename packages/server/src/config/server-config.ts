@@ -86,7 +86,23 @@ export const RetentionSchema = z
           })
           .strict(),
       )
-      .default([]),
+      .default([])
+      .superRefine((policies, ctx) => {
+        // One policy per (tenant, selector): a second entry would silently override the first.
+        const seen = new Map<string, number>();
+        policies.forEach((p, i) => {
+          let selector: string;
+          try {
+            selector = p.selector === undefined ? '' : canonicalSelector(p.selector).text;
+          } catch {
+            return; // reported on the selector itself
+          }
+          const key = JSON.stringify([p.tenant, selector]);
+          const first = seen.get(key);
+          if (first !== undefined) ctx.addIssue({ code: 'custom', path: [i], message: `duplicate policy: policies[${first}] has the same tenant and selector` });
+          else seen.set(key, i);
+        });
+      }),
   })
   .strict();
 

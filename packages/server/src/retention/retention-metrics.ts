@@ -25,8 +25,11 @@ export class RetentionMetrics {
     this.heldRows = new Gauge({ name: 'meshlog_retention_held_rows', help: 'Rows past their policy that legal holds kept, at the last run that looked.', labelNames: ['tenant'], registers: [registry] });
   }
 
-  /** Runs `enforce` and counts its outcome (a rejection is counted, then rethrown). */
-  async observe(trigger: EnforcementTrigger, enforce: () => Promise<EnforcementResult>): Promise<EnforcementResult> {
+  /**
+   * Runs `enforce` and counts its outcome (a rejection is counted, then
+   * rethrown). `tenant`: the run covered that tenant only; otherwise all.
+   */
+  async observe(trigger: EnforcementTrigger, enforce: () => Promise<EnforcementResult>, tenant?: string): Promise<EnforcementResult> {
     let result: EnforcementResult;
     try {
       result = await enforce();
@@ -38,7 +41,10 @@ export class RetentionMetrics {
     for (const r of result.records) this.deletedRows.inc({ tenant: r.tenant, table: r.table, method: r.method }, r.rows);
     const held = new Map<string, number>();
     for (const h of result.held) held.set(h.tenant, (held.get(h.tenant) ?? 0) + h.rows);
-    for (const [tenant, rows] of held) this.heldRows.set({ tenant }, rows);
+    // A run says what is held now for what it covered: zero where it found nothing.
+    if (tenant === undefined) this.heldRows.reset();
+    else held.set(tenant, held.get(tenant) ?? 0);
+    for (const [t, rows] of held) this.heldRows.set({ tenant: t }, rows);
     return result;
   }
 }
