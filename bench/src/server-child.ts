@@ -15,6 +15,8 @@ export interface BenchServer {
   token: string;
   proc: ChildProcess;
   peakRssBytes(): number;
+  /** Peak anonymous RSS: RSS less file-backed pages (chDB's ~500 MB library text is file-backed). */
+  peakAnonBytes(): number;
   stop(): Promise<void>;
 }
 
@@ -49,10 +51,14 @@ export async function startBenchServer(dataDir: string, extraArgs: string[] = []
     await new Promise((r) => setTimeout(r, 100));
   }
   let peak = 0;
+  let peakAnon = 0;
   const sample = (): void => {
     try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'));
+      const status = readFileSync(`/proc/${proc.pid}/status`, 'utf8');
+      const m = /VmRSS:\s+(\d+) kB/.exec(status);
       if (m) peak = Math.max(peak, Number(m[1]) * 1024);
+      const a = /RssAnon:\s+(\d+) kB/.exec(status);
+      if (a) peakAnon = Math.max(peakAnon, Number(a[1]) * 1024);
     } catch {
       // exited
     }
@@ -63,6 +69,7 @@ export async function startBenchServer(dataDir: string, extraArgs: string[] = []
     token: readFileSync(join(dataDir, 'admin.token'), 'utf8').trim(),
     proc,
     peakRssBytes: () => (sample(), peak),
+    peakAnonBytes: () => (sample(), peakAnon),
     stop: async () => {
       clearInterval(timer);
       proc.kill('SIGTERM');

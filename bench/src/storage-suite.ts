@@ -67,6 +67,7 @@ export async function storageSuite(opts: StorageOptions): Promise<Figures> {
   const ingestSeconds = (performance.now() - started) / 1000;
   closeSync(fd);
   const peakRss = server.peakRssBytes();
+  const peakAnon = server.peakAnonBytes();
   await server.stop();
   log(`ingested in ${ingestSeconds.toFixed(1)} s (${sent} requests, ${retries} retried)`);
 
@@ -145,6 +146,7 @@ export async function storageSuite(opts: StorageOptions): Promise<Figures> {
     'storage.ingest_records_per_s': Math.round(stored / ingestSeconds),
     'storage.ingest_mib_per_s_ndjson_equivalent': Number((ds.ndjsonBytes / 2 ** 20 / ingestSeconds).toFixed(1)),
     'storage.server_peak_rss_mib': Math.round(peakRss / 2 ** 20),
+    'storage.server_peak_anon_rss_mib': Math.round(peakAnon / 2 ** 20),
     'storage.bytes_per_record': Number((bytesOnDisk / stored).toFixed(1)),
     'storage.ndjson_bytes_per_record': Number((ds.ndjsonBytes / ds.records).toFixed(1)),
     'query.needle_all_ms': round(needleAll),
@@ -161,6 +163,7 @@ export async function storageSuite(opts: StorageOptions): Promise<Figures> {
   printTable(`storage: ${stored.toLocaleString()} records`, [
     ['ingest records/s (OTLP protobuf, durable acks)', figures['storage.ingest_records_per_s']!, 'target >= 100,000'],
     ['server peak RSS MiB', figures['storage.server_peak_rss_mib']!, 'target <= 1024'],
+    ['  of which anonymous (not library text)', figures['storage.server_peak_anon_rss_mib']!],
     ['bytes on disk per record', figures['storage.bytes_per_record']!, `target <= 90; raw NDJSON ${figures['storage.ndjson_bytes_per_record']}`],
     ['zstd -3 of NDJSON, bytes per record (peer)', figures['peer.zstd_bytes_per_record']!],
     ['needle, all data ms', figures['query.needle_all_ms']!, 'target <= 300'],

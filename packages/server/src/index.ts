@@ -1,6 +1,6 @@
 /** @meshlog/server: the server role (`meshlog server`). */
 export { startServer, type RunningServer } from './server.js';
-export { loadServerConfig, DEFAULT_PIPELINE, type ServerConfig, type ServerFlags } from './config/server-config.js';
+export { loadServerConfig, defaultPipeline, type ServerConfig, type ServerFlags } from './config/server-config.js';
 export { serverRegistry } from './registry.js';
 export { ERRORS, ApiError, type ErrorCode } from './http/errors.js';
 export { TokenStore } from './auth/token-store.js';

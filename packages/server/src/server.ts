@@ -42,7 +42,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
 
   const backend = new ChdbBackend({ dataDir, readers: config.storage.embedded.readers, writers: config.storage.embedded.writers });
   const store = await LogStore.open(backend, {
-    limits: { timeoutMs: config.limits.query_timeout_ms, maxRowsToRead: config.limits.max_rows_to_read },
+    limits: { timeoutMs: config.limits.query_timeout_ms, maxRowsToRead: config.limits.max_rows_to_read, maxBytesToRead: config.limits.max_bytes_to_read },
     ...(config.storage.embedded.wal ? { wal: { dir: join(dataDir, 'wal'), logger: logger.child({ component: 'wal' }) } } : {}),
   });
 

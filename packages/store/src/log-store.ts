@@ -45,6 +45,8 @@ export interface SpanRow {
 export interface ReadLimits {
   /** Most rows a query may read (ClickHouse `max_rows_to_read`); 0 = unlimited. */
   maxRowsToRead: number;
+  /** Most uncompressed bytes a query may read (`max_bytes_to_read`); 0 = unlimited. */
+  maxBytesToRead: number;
   timeoutMs: number;
 }
 
@@ -77,7 +79,7 @@ export class LogStore {
     const caps = capabilitiesFor(v.rows[0]?.v ?? '0');
     const deployment = opts.deployment ?? embeddedDeployment();
     await migrate(backend, caps, deployment);
-    const store = new LogStore(backend, caps, deployment, { maxRowsToRead: 0, timeoutMs: 30_000, ...opts.limits });
+    const store = new LogStore(backend, caps, deployment, { maxRowsToRead: 0, maxBytesToRead: 0, timeoutMs: 30_000, ...opts.limits });
     if (opts.wal) {
       const db = deployment.database;
       store.wal = await IngestWal.open(opts.wal, {
@@ -159,7 +161,15 @@ ORDER BY value LIMIT 10000`,
     await this.backend.close();
   }
 
+  /**
+   * Caps what one query may scan, and its time on the server side too (an
+   * abandoned chDB query still runs to completion, so `max_execution_time`
+   * is what actually stops it).
+   */
   private withLimits(sql: string): string {
-    return this.limits.maxRowsToRead > 0 ? `${sql}\nSETTINGS max_rows_to_read = ${this.limits.maxRowsToRead}, read_overflow_mode = 'throw'` : sql;
+    const settings = [`max_execution_time = ${Math.max(1, Math.ceil(this.limits.timeoutMs / 1000))}`];
+    if (this.limits.maxRowsToRead > 0) settings.push(`max_rows_to_read = ${this.limits.maxRowsToRead}`);
+    if (this.limits.maxBytesToRead > 0) settings.push(`max_bytes_to_read = ${this.limits.maxBytesToRead}`);
+    return `${sql}\nSETTINGS ${settings.join(', ')}, read_overflow_mode = 'throw', timeout_overflow_mode = 'throw'`;
   }
 }

@@ -11,7 +11,8 @@ import { ConfigError, joinPath, type ConfigProblem, type ConfigSource } from './
 
 export const BufferConfigSchema = z
   .object({
-    max_records: z.number().int().positive().default(500_000),
+    // Decoded records in memory (~1 KiB each): the bound keeps RSS predictable.
+    max_records: z.number().int().positive().default(100_000),
     when_full: z.enum(['block', 'drop_newest']).default('block'),
     max_batch_records: z.number().int().positive().default(200_000),
     concurrency: z.number().int().min(1).max(64).default(1),

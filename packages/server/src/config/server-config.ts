@@ -52,6 +52,7 @@ export const LimitsSchema = z
     max_entries_limit: z.number().int().positive().default(5000),
     query_timeout_ms: z.number().int().positive().default(30_000),
     max_rows_to_read: z.number().int().min(0).default(0),
+    max_bytes_to_read: z.number().int().min(0).default(0),
   })
   .strict();
 
@@ -137,11 +138,21 @@ export interface ServerFlags {
   forwardPort?: number;
 }
 
-/** The pipeline every server runs when its config names none: OTLP into the store. */
-export const DEFAULT_PIPELINE = {
-  sources: { otlp: { type: 'otlp' } },
-  sinks: { store: { type: 'store', inputs: ['otlp'] } },
-};
+type ServerSection = z.infer<typeof ServerSectionSchema>;
+
+/**
+ * The pipeline every server runs when its config names none: every ingest
+ * source the server speaks, on the ports of the `server` section (a port of
+ * 0 leaves that source out), into the store. Sources on the HTTP port mount
+ * on the shared HTTP listener; listener sources get their address and port
+ * here. To add a source: one entry below, and its type in registry.ts.
+ */
+export function defaultPipeline(_server: ServerSection): { sources: Record<string, unknown>; sinks: Record<string, unknown> } {
+  const sources: Record<string, unknown> = {
+    otlp: { type: 'otlp' },
+  };
+  return { sources, sinks: { store: { type: 'store', inputs: Object.keys(sources) } } };
+}
 
 export function loadServerConfig(file: string | undefined, flags: ServerFlags, registry: ComponentRegistry): ServerConfig {
   const source = file ? ConfigSource.fromFile(file) : ConfigSource.fromValue({});
@@ -154,8 +165,9 @@ export function loadServerConfig(file: string | undefined, flags: ServerFlags, r
   if (flags.syslogTlsPort !== undefined) server.syslog_tls_port = flags.syslogTlsPort;
   if (flags.forwardPort !== undefined) server.forward_port = flags.forwardPort;
   const hasPipeline = parsed.sources !== undefined || parsed.sinks !== undefined || parsed.transforms !== undefined;
-  const pipelineRaw = hasPipeline ? { sources: parsed.sources, transforms: parsed.transforms, sinks: parsed.sinks } : DEFAULT_PIPELINE;
-  const pipeline = buildPipelineSpec(hasPipeline ? source : ConfigSource.fromValue(DEFAULT_PIPELINE), pipelineRaw, registry);
+  const defaults = defaultPipeline(server);
+  const pipelineRaw = hasPipeline ? { sources: parsed.sources, transforms: parsed.transforms, sinks: parsed.sinks } : defaults;
+  const pipeline = buildPipelineSpec(hasPipeline ? source : ConfigSource.fromValue(defaults), pipelineRaw, registry);
   return Object.freeze({
     ...parsed,
     server: Object.freeze(server),

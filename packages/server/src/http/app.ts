@@ -6,6 +6,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { PipelineMetrics, Logger } from '@meshlog/core';
+import { StoreError } from '@meshlog/store';
 import { ApiError, ERRORS } from './errors.js';
 import { installAuth } from './auth-hook.js';
 import type { TokenStore } from '../auth/token-store.js';
@@ -42,6 +43,9 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     let message: string;
     if (err instanceof ApiError) {
       ({ status, code, message } = err);
+    } else if (err instanceof StoreError) {
+      const mapped = fromStoreError(err);
+      ({ status, code, message } = mapped);
     } else if ((err as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       status = 413;
       code = 'payload_too_large';
@@ -73,4 +77,20 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
   app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(await opts.metrics.text()));
 
   return app;
+}
+
+/** Store failures in the API's vocabulary; the store's messages already say how to narrow a query. */
+function fromStoreError(err: StoreError): ApiError {
+  switch (err.code) {
+    case 'timeout':
+      return new ApiError('query_timeout', err.message);
+    case 'limit':
+      return new ApiError('limit_exceeded', err.message);
+    case 'unavailable':
+      return new ApiError('unavailable', err.message);
+    case 'cancelled':
+      return new ApiError('bad_request', 'the query was cancelled because the client went away');
+    case 'query':
+      return new ApiError('internal', `the store could not run the query: ${err.message}`);
+  }
 }

@@ -114,7 +114,10 @@ function toStoreError(err: unknown): StoreError {
   if (e.name === 'ChdbAbortError') return new StoreError('query cancelled', 'cancelled', { cause: err });
   const message = String(e.message ?? err);
   if (/TOO_MANY_ROWS|TOO_MANY_BYTES|Limit for (rows|bytes)/i.test(message)) {
-    return new StoreError(`query scanned too much data (${message.split('\n')[0]}); narrow the time range or the selector`, 'limit', { cause: err });
+    return new StoreError(`the query would scan more than the server allows (limits.max_rows_to_read / max_bytes_to_read); narrow the time range or the stream selector`, 'limit', { cause: err });
+  }
+  if (/TIMEOUT_EXCEEDED|Timeout exceeded/i.test(message)) {
+    return new StoreError('the query ran longer than limits.query_timeout_ms; narrow the time range or add filters', 'timeout', { cause: err });
   }
   return new StoreError(message.split('\n')[0] ?? 'store error', 'query', { cause: err });
 }

@@ -73,7 +73,9 @@ export function lineFilterSql(f: LineFilterSpec, p: SqlParams): string {
     switch (f.op) {
       case '|=':
       case '!=':
-        return v === '' ? '1' : `position(body, ${p.add('String', v)}) > 0`;
+        // LIKE '%needle%' is a plain substring match (as Loki's |=), and unlike
+        // position() it can use the body's n-gram bloom filter index.
+        return v === '' ? '1' : `like(body, ${p.add('String', `%${escapeLike(v)}%`)})`;
       case '|~':
       case '!~':
         return `match(body, ${p.add('String', v)})`;
@@ -81,6 +83,11 @@ export function lineFilterSql(f: LineFilterSpec, p: SqlParams): string {
   };
   const any = f.values.length === 1 ? one(f.values[0]!) : `(${f.values.map(one).join(' OR ')})`;
   return f.op === '!=' || f.op === '!~' ? `NOT ${any}` : any;
+}
+
+/** Escapes LIKE's metacharacters so the needle matches literally. */
+export function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 export function whereClause(q: Pick<LogSelect, 'tenant' | 'matchers' | 'lineFilters' | 'startNs' | 'endNs'>, p: SqlParams): string {

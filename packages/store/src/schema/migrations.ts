@@ -19,8 +19,11 @@
  *   stream_id     UInt64 MATERIALIZED     cityHash64 of the label arrays
  *   severity_number UInt8, severity_text
  *   body          String                  ZSTD(6) (measured: 73.7 B/record vs 78.6 at
- *                                         level 3, 71.4 at 9 for twice the CPU); token
- *                                         bloom filter when available
+ *                                         level 3, 71.4 at 9 for twice the CPU); a
+ *                                         3-gram bloom filter when available, which
+ *                                         serves `LIKE '%needle%'` (Loki's `|=`)
+ *                                         exactly; a token filter would only serve
+ *                                         whole tokens (measured: same 4.2 B/record)
  *   trace_id, span_id String              hex; bloom filter on trace_id
  *   flags         UInt32
  *   attr_keys / attr_values               structured metadata (record attributes)
@@ -121,7 +124,7 @@ export const MIGRATIONS: Migration[] = [
     steps: (caps) => {
       const logsIndexes = caps.skipIndexes
         ? `,
-  INDEX idx_body_tokens body TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1,
+  INDEX idx_body_ngrams body TYPE ngrambf_v1(3, 65536, 2, 0) GRANULARITY 1,
   INDEX idx_trace_id trace_id TYPE bloom_filter(0.01) GRANULARITY 1`
         : '';
       return [

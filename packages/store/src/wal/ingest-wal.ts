@@ -101,7 +101,7 @@ export class IngestWal {
   ) {
     this.segmentBytes = opts.segmentBytes ?? 64 * 1024 * 1024;
     // Bounded so pending rows (held in memory for the applier) stay within a few hundred MiB.
-    this.maxBacklogRecords = opts.maxBacklogRecords ?? 300_000;
+    this.maxBacklogRecords = opts.maxBacklogRecords ?? 200_000;
     this.maxApplyRecords = opts.maxApplyRecords ?? 100_000;
     this.dedupWindowMs = opts.dedupWindowMs ?? 15 * 60_000;
   }
