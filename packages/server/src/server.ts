@@ -7,14 +7,14 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { HTTP_INGEST_SERVICE, Pipeline, PipelineMetrics, ServiceMap, createLogger, type Logger } from '@meshlog/core';
-import { ChdbBackend, LogStore, STORE_SERVICE } from '@meshlog/store';
+import { STORE_SERVICE, openEmbeddedStore, type EncryptionStatus, type LogStore } from '@meshlog/store';
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp } from './http/app.js';
 import { FastifyIngestHost } from './http/ingest-host.js';
 import { registerLokiRoutes } from './http/loki-routes.js';
 import { registerTraceRoutes } from './http/trace-routes.js';
 import { TokenStore } from './auth/token-store.js';
-import type { ServerConfig } from './config/server-config.js';
+import { encryptionSetting, type ServerConfig } from './config/server-config.js';
 
 export interface RunningServer {
   config: ServerConfig;
@@ -23,6 +23,8 @@ export interface RunningServer {
   httpUrl: string | undefined;
   adminTokenPath: string;
   adminTokenCreated: boolean;
+  /** How the store is kept at rest (key source and ids; never keys). */
+  encryption: EncryptionStatus;
   store: LogStore;
   http: FastifyInstance;
   stop(): Promise<void>;
@@ -32,13 +34,23 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const dataDir = resolve(config.data_dir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
-  const tokens = new TokenStore(dataDir);
-  const admin = tokens.bootstrapAdmin();
-
-  const backend = new ChdbBackend({ dataDir, readers: config.storage.embedded.readers, writers: config.storage.embedded.writers });
-  const store = await LogStore.open(backend, {
+  // The store opens first: a data dir whose key is missing fails here, before anything else is written to it.
+  const { store, encryption } = await openEmbeddedStore({
+    dataDir,
+    encryption: encryptionSetting(config),
+    readers: config.storage.embedded.readers,
+    writers: config.storage.embedded.writers,
     limits: { timeoutMs: config.limits.query_timeout_ms, maxRowsToRead: config.limits.max_rows_to_read },
   });
+  if (encryption.encrypted) {
+    logger.info('storage encrypted at rest', { algorithm: 'AES-256-CTR', keySource: encryption.keySource, keyIds: encryption.keyIds, currentKeyId: encryption.currentKeyId });
+    if (encryption.newKeyIds.length > 0) logger.info('storage key rotation in effect: new data uses the current key', { newKeyIds: encryption.newKeyIds });
+  } else {
+    logger.warn('storage NOT encrypted at rest (storage.embedded.encryption.allow_plaintext_at_rest)');
+  }
+
+  const tokens = new TokenStore(dataDir);
+  const admin = tokens.bootstrapAdmin();
 
   const metrics = new PipelineMetrics();
   let ready = false;
@@ -83,5 +95,5 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     return stopping;
   };
 
-  return { config, dataDir, httpUrl, adminTokenPath: admin.path, adminTokenCreated: admin.created, store, http, stop };
+  return { config, dataDir, httpUrl, adminTokenPath: admin.path, adminTokenCreated: admin.created, encryption, store, http, stop };
 }

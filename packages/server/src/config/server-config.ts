@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { ConfigSource, buildPipelineSpec, type ComponentRegistry, type PipelineSpec } from '@meshlog/core';
+import type { EncryptionSetting } from '@meshlog/store';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -25,6 +26,32 @@ export const ServerSectionSchema = z
   })
   .strict();
 
+/**
+ * Encryption at rest of the embedded store. At most one of the three; with
+ * none, `MESHLOG_STORAGE_KEYS` is used if set, else a key file generated
+ * beside the data dir (see docs/storage.md). The opt-out is named so that
+ * it sounds like what it is.
+ */
+export const EncryptionSchema = z
+  .object({
+    /** A key file (mode 0600, outside the data dir); created with a new key if missing on a fresh data dir. */
+    key_file: z.string().min(1).optional(),
+    /** An environment variable holding the keys, in the key file format. */
+    key_env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name (letters, digits, _)')
+      .optional(),
+    /** Store logs unencrypted on disk. */
+    allow_plaintext_at_rest: z.boolean().optional(),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    const set = [v.key_file !== undefined && 'key_file', v.key_env !== undefined && 'key_env', v.allow_plaintext_at_rest === true && 'allow_plaintext_at_rest'].filter(
+      (x): x is string => typeof x === 'string',
+    );
+    if (set.length > 1) ctx.addIssue({ code: 'custom', message: `set one of key_file, key_env, allow_plaintext_at_rest, not ${set.join(' and ')}` });
+  });
+
 export const StorageSchema = z
   .object({
     embedded: z
@@ -33,6 +60,7 @@ export const StorageSchema = z
         readers: z.number().int().min(1).max(16).default(2),
         /** Write sessions: set the store sink's `buffer.concurrency` to match. */
         writers: z.number().int().min(1).max(16).default(1),
+        encryption: EncryptionSchema.optional(),
       })
       .strict()
       .default({ readers: 2, writers: 1 }),
@@ -76,6 +104,8 @@ export interface ServerFlags {
   syslogPort?: number;
   syslogTlsPort?: number;
   forwardPort?: number;
+  /** `--storage-key-file`: overrides `storage.embedded.encryption`. */
+  storageKeyFile?: string;
 }
 
 /** The pipeline every server runs when its config names none: OTLP into the store. */
@@ -83,6 +113,15 @@ export const DEFAULT_PIPELINE = {
   sources: { otlp: { type: 'otlp' } },
   sinks: { store: { type: 'store', inputs: ['otlp'] } },
 };
+
+/** The store's encryption setting for a loaded config. */
+export function encryptionSetting(config: Pick<ServerFileConfig, 'storage'>): EncryptionSetting {
+  const e = config.storage.embedded.encryption;
+  if (e?.key_file !== undefined) return { kind: 'key-file', path: e.key_file };
+  if (e?.key_env !== undefined) return { kind: 'key-env', name: e.key_env };
+  if (e?.allow_plaintext_at_rest === true) return { kind: 'plaintext' };
+  return { kind: 'default' };
+}
 
 export function loadServerConfig(file: string | undefined, flags: ServerFlags, registry: ComponentRegistry): ServerConfig {
   const source = file ? ConfigSource.fromFile(file) : ConfigSource.fromValue({});
@@ -97,9 +136,12 @@ export function loadServerConfig(file: string | undefined, flags: ServerFlags, r
   const hasPipeline = parsed.sources !== undefined || parsed.sinks !== undefined || parsed.transforms !== undefined;
   const pipelineRaw = hasPipeline ? { sources: parsed.sources, transforms: parsed.transforms, sinks: parsed.sinks } : DEFAULT_PIPELINE;
   const pipeline = buildPipelineSpec(hasPipeline ? source : ConfigSource.fromValue(DEFAULT_PIPELINE), pipelineRaw, registry);
+  const storage =
+    flags.storageKeyFile !== undefined ? { ...parsed.storage, embedded: { ...parsed.storage.embedded, encryption: { key_file: flags.storageKeyFile } } } : parsed.storage;
   return Object.freeze({
     ...parsed,
     server: Object.freeze(server),
+    storage,
     data_dir: flags.dataDir ?? parsed.data_dir,
     pipeline,
     file,

@@ -7,6 +7,12 @@
  * store sink's queue has `concurrency` > 1) and reads a small pool; all
  * sessions open the same path, which chDB supports. Every call runs off the
  * event loop.
+ *
+ * Sessions on one path share one engine connection, configured by the
+ * `connectionArgs` of the first (a `--config-file` is read then, and only
+ * then; `open-embedded-store.ts` relies on that to remove the file holding
+ * the storage keys right after this constructor returns). So every session
+ * is opened here, at once, and none later.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,8 +34,13 @@ export class ChdbBackend implements SqlBackend {
   private nextWriter = 0;
   private closed = false;
 
+  /** Where chDB keeps a data dir's store. */
+  static clickhouseDir(dataDir: string): string {
+    return join(dataDir, 'clickhouse');
+  }
+
   constructor(opts: ChdbBackendOptions) {
-    const path = join(opts.dataDir, 'clickhouse');
+    const path = ChdbBackend.clickhouseDir(opts.dataDir);
     mkdirSync(path, { recursive: true, mode: 0o700 });
     const connectionArgs = ['--output_format_json_quote_64bit_integers=1', ...(opts.connectionArgs ?? [])];
     this.writers = Array.from({ length: Math.max(1, opts.writers ?? 1) }, () => new Session(path, { connectionArgs }));

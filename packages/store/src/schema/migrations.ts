@@ -52,16 +52,24 @@ export interface Deployment {
   createTable(table: TableSpec, caps: Capabilities): string[];
 }
 
-export const embeddedDeployment = (database = 'meshlog'): Deployment => ({
+/**
+ * `storagePolicy` puts every table on that policy (the encrypted disk, when
+ * encryption at rest is on): named in the table itself, a table cannot load
+ * without the policy's configuration, rather than load empty.
+ */
+export const embeddedDeployment = (database = 'meshlog', opts: { storagePolicy?: string } = {}): Deployment => ({
   database,
   onCluster: '',
-  createTable: (t) => [
-    `CREATE TABLE IF NOT EXISTS ${database}.${t.name} (
+  createTable: (t) => {
+    const settings = [...t.settings, ...(opts.storagePolicy ? [`storage_policy = '${opts.storagePolicy}'`] : [])];
+    return [
+      `CREATE TABLE IF NOT EXISTS ${database}.${t.name} (
 ${t.columns}
 ) ENGINE = MergeTree
 PARTITION BY ${t.partitionBy}
-ORDER BY ${t.orderBy}${t.settings.length > 0 ? `\nSETTINGS ${t.settings.join(', ')}` : ''}`,
-  ],
+ORDER BY ${t.orderBy}${settings.length > 0 ? `\nSETTINGS ${settings.join(', ')}` : ''}`,
+    ];
+  },
 });
 
 export interface Migration {
