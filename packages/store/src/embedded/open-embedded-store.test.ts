@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openEmbeddedStore } from './open-embedded-store.js';
-import { StorageEncryptionError, rotateKeyFile } from './encryption.js';
+import { StorageEncryptionError, generateKeyHex, rotateKeyFile } from './encryption.js';
 import { STORAGE_MARKER_FILE, inspectDataDir, writeStorageMarker } from './storage-marker.js';
 import type { LogBatch } from '@meshlog/core';
 
@@ -106,7 +106,13 @@ test('a real encrypted store: created, rotated, old and new rows read back; the 
   rmSync(join(d.data, STORAGE_MARKER_FILE));
   assert.equal(inspectDataDir(d.data).kind, 'unmarked-encrypted');
   await rejectsWith(openEmbeddedStore({ dataDir: d.data, encryption: { kind: 'plaintext' } }), 'mode_mismatch', /is encrypted at rest; allow_plaintext_at_rest cannot open it/);
+  // Wrong keys cannot be checked without a record: chDB refuses them, and no record is written for them.
+  const wrong = `0 ${generateKeyHex()}\n1 ${generateKeyHex()}\n`;
+  await rejectsWith(openEmbeddedStore({ dataDir: d.data, encryption: { kind: 'key-env', name: 'K' }, env: { ...env, K: wrong } }), 'open_failed', /chDB could not open the encrypted data dir/);
+  assert.equal(inspectDataDir(d.data).kind, 'unmarked-encrypted');
+  assert.deepEqual(readdirSync(d.runtime), [], 'the config is removed when the open fails too');
   const third = await open();
+  assert.equal(inspectDataDir(d.data).kind, 'marked', 'recorded again once the keys proved right');
   const count = await third.store.backend.query<{ n: string }>(`SELECT count() AS n FROM meshlog.logs`);
   assert.equal(count.rows[0]?.n, '2');
   // A table on a plaintext disk (here forced with `disk`) is caught at the next start.

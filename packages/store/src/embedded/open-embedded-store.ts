@@ -108,7 +108,9 @@ export async function openEmbeddedStore(opts: OpenEmbeddedStoreOptions): Promise
   const found = findKeys(opts.encryption, dataDir, state, env);
   const marker = checkKeysAgainstMarker(dataDir, state, found.keys);
   const newKeyIds = found.keys.ids.filter((id) => !(state.kind === 'marked' && state.marker.keys.some((k) => k.id === id)));
-  if (newKeyIds.length > 0 || state.kind !== 'marked') writeStorageMarker(dataDir, marker);
+  // A new id is recorded before any data is written with it. Without a record (it was lost), the
+  // keys cannot be checked until chDB has opened the data dir with them: recorded only after that.
+  if (state.kind === 'fresh' || (state.kind === 'marked' && newKeyIds.length > 0)) writeStorageMarker(dataDir, marker);
 
   const clickhouseDir = ChdbBackend.clickhouseDir(dataDir);
   const config = writePrivateChdbConfig((self) => renderChdbEncryptionConfig({ clickhouseDir, keys: found.keys, selfPath: self }), privateRuntimeBase(env));
@@ -129,6 +131,7 @@ export async function openEmbeddedStore(opts: OpenEmbeddedStoreOptions): Promise
   const store = await openOrClose(backend, async () => {
     const s = await LogStore.open(backend, { deployment: embeddedDeployment(database, { storagePolicy: ENCRYPTED_STORAGE_POLICY }), ...(opts.limits ? { limits: opts.limits } : {}) });
     await assertTablesEncrypted(backend, database);
+    if (state.kind === 'unmarked-encrypted') writeStorageMarker(dataDir, marker);
     return s;
   });
   return {
