@@ -17,6 +17,7 @@ const { positionals, values } = parseArgs({
     seed: { type: 'string', default: '42' },
     concurrency: { type: 'string', default: '4' },
     keep: { type: 'boolean', default: false },
+    plaintext: { type: 'boolean', default: false },
   },
 });
 
@@ -34,6 +35,7 @@ for (const suite of requested) {
       seed: Number(values.seed),
       concurrency: Number(values.concurrency),
       keep: values.keep,
+      plaintext: values.plaintext,
     });
     saveResults('storage', figures);
   }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- storage [--records N] [--seed S] [--concurrency C]`
+ * `npm run bench -- storage [--records N] [--seed S] [--concurrency C] [--plaintext]`
  *
  * Generates the seeded dataset, ingests it through the real path (OTLP/HTTP
  * protobuf into a `meshlog server` child process, durable acks), then
@@ -7,12 +7,19 @@
  * latencies (median of 5 runs, through the store's own query compiler where
  * one exists). Peers in the same run: `grep -c` over the raw NDJSON and
  * `zstd -3` of it.
+ *
+ * The store is encrypted at rest as the server's default has it (a key file
+ * generated beside the bench's data dir); `--plaintext` measures the same
+ * run with `allow_plaintext_at_rest`, for the cost of encryption. The store
+ * is reopened for the queries through the server's own open path, with the
+ * same config, so it reads what the server wrote.
  */
-import { mkdtempSync, openSync, readSync, closeSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readSync, closeSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChdbBackend, LogStore, compileLogSelect, type LogSelect } from '@meshlog/store';
+import { compileLogSelect, openEmbeddedStore, type LogSelect } from '@meshlog/store';
+import { encryptionSetting, loadServerConfig, serverRegistry } from '@meshlog/server';
 import { NEEDLE, writeDataset } from './dataset.js';
 import { startBenchServer } from './server-child.js';
 import { median, printTable, type Figures } from './results.js';
@@ -22,6 +29,7 @@ export interface StorageOptions {
   seed: number;
   concurrency: number;
   keep: boolean;
+  plaintext: boolean;
 }
 
 export async function storageSuite(opts: StorageOptions): Promise<Figures> {
@@ -33,8 +41,17 @@ export async function storageSuite(opts: StorageOptions): Promise<Figures> {
   const ds = await writeDataset({ seed: opts.seed, count: opts.records, endMs: Date.now(), ndjsonPath, payloadPath });
   log(`dataset: ${(ds.ndjsonBytes / ds.records).toFixed(0)} B/record NDJSON, ${(ds.protobufBytes / ds.records).toFixed(0)} B/record OTLP protobuf, ${ds.payloads} requests`);
 
+  let configFile = process.env['MESHLOG_BENCH_CONFIG'];
+  if (opts.plaintext) {
+    if (configFile) throw new Error('--plaintext and MESHLOG_BENCH_CONFIG: set allow_plaintext_at_rest in that config instead');
+    configFile = join(dir, 'plaintext.yaml');
+    writeFileSync(configFile, 'storage:\n  embedded:\n    encryption:\n      allow_plaintext_at_rest: true\n');
+  }
+  const encryption = encryptionSetting(loadServerConfig(configFile, {}, serverRegistry));
+  log(`store encryption at rest: ${encryption.kind === 'plaintext' ? 'off' : 'on'}`);
+
   // Ingest through the real path.
-  const server = await startBenchServer(dataDir, process.env['MESHLOG_BENCH_CONFIG'] ? ['--config', process.env['MESHLOG_BENCH_CONFIG']] : []);
+  const server = await startBenchServer(dataDir, configFile ? ['--config', configFile] : []);
   const fd = openSync(payloadPath, 'r');
   let offset = 0;
   const nextPayload = (): Buffer | undefined => {
@@ -72,7 +89,7 @@ export async function storageSuite(opts: StorageOptions): Promise<Figures> {
   log(`ingested in ${ingestSeconds.toFixed(1)} s (${sent} requests, ${retries} retried)`);
 
   // Storage and queries, on the same data directory.
-  const store = await LogStore.open(new ChdbBackend({ dataDir, readers: 1 }));
+  const { store } = await openEmbeddedStore({ dataDir, encryption, readers: 1 });
   const count = await store.backend.query<{ c: string }>(`SELECT count() AS c FROM meshlog.logs`);
   const stored = Number(count.rows[0]!.c);
   log(`merging parts (OPTIMIZE FINAL) to measure settled size`);
@@ -142,6 +159,7 @@ export async function storageSuite(opts: StorageOptions): Promise<Figures> {
   const zstdBytes = Number(z.stdout.trim());
 
   const figures: Figures = {
+    'storage.encrypted_at_rest': encryption.kind === 'plaintext' ? 0 : 1,
     'storage.records': stored,
     'storage.ingest_records_per_s': Math.round(stored / ingestSeconds),
     'storage.ingest_mib_per_s_ndjson_equivalent': Number((ds.ndjsonBytes / 2 ** 20 / ingestSeconds).toFixed(1)),
@@ -160,7 +178,7 @@ export async function storageSuite(opts: StorageOptions): Promise<Figures> {
     'ratio.needle_vs_grep': Number((needleAll / median(grepTimes)).toFixed(3)),
     'ratio.bytes_vs_zstd': Number((bytesOnDisk / stored / (zstdBytes / ds.records)).toFixed(3)),
   };
-  printTable(`storage: ${stored.toLocaleString()} records`, [
+  printTable(`storage: ${stored.toLocaleString()} records, ${encryption.kind === 'plaintext' ? 'plaintext' : 'encrypted (AES-256-CTR)'} at rest`, [
     ['ingest records/s (OTLP protobuf, durable acks)', figures['storage.ingest_records_per_s']!, 'target >= 100,000'],
     ['server peak RSS MiB', figures['storage.server_peak_rss_mib']!, 'target <= 1024'],
     ['  of which anonymous (not library text)', figures['storage.server_peak_anon_rss_mib']!],

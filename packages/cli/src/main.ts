@@ -30,6 +30,7 @@ program
   .option('--syslog-port <n>', 'syslog TCP and UDP port; 0 turns it off (default 5514)', int('--syslog-port'))
   .option('--syslog-tls-port <n>', 'syslog over TLS port; 0 turns it off (default 6514)', int('--syslog-tls-port'))
   .option('--forward-port <n>', 'Fluent forward port; 0 turns it off (default 24224)', int('--forward-port'))
+  .option('--storage-key-file <file>', 'storage encryption key file (mode 0600, outside the data dir); overrides storage.embedded.encryption')
   .option('--demo', 'also send live demo mesh traffic to this server')
   .option('--demo-rate <n>', 'demo requests per second', int('--demo-rate'))
   .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']))
@@ -45,6 +46,29 @@ program
   .action(async (opts: { config: string }) => {
     const { agentCommand } = await import('./commands/agent.js');
     await agentCommand(opts);
+  });
+
+const storageKey = program
+  .command('storage-key')
+  .description('keys for encryption at rest of the embedded store (see docs/storage.md)');
+
+storageKey
+  .command('generate')
+  .description('print a new key line "<id> <64 hex digits>" for a key file or MESHLOG_STORAGE_KEYS')
+  .option('--id <n>', 'the key id (a rotation uses the highest id so far + 1)', int('--id'), 0)
+  .action(async (opts: { id: number }) => {
+    const { storageKeyGenerate } = await import('./commands/storage-key.js');
+    storageKeyGenerate(opts);
+  });
+
+storageKey
+  .command('rotate')
+  .description('append a new key with the next id to a key file; it encrypts new data from the next server start')
+  .option('--key-file <file>', 'the key file (default: the one generated beside --data-dir)')
+  .option('--data-dir <dir>', 'the data dir whose generated key file to rotate (default data)')
+  .action(async (opts: { keyFile?: string; dataDir?: string }) => {
+    const { storageKeyRotate } = await import('./commands/storage-key.js');
+    storageKeyRotate(opts);
   });
 
 program

@@ -1,6 +1,7 @@
 /** @meshlog/server: the server role (`meshlog server`). */
 export { startServer, type RunningServer } from './server.js';
-export { loadServerConfig, defaultPipeline, type ServerConfig, type ServerFlags } from './config/server-config.js';
+export { loadServerConfig, encryptionSetting, defaultPipeline, type ServerConfig, type ServerFlags } from './config/server-config.js';
+export { StorageEncryptionError, type EncryptionStatus } from '@meshlog/store';
 export { serverRegistry } from './registry.js';
 export { ERRORS, ApiError, type ErrorCode } from './http/errors.js';
 export { TokenStore } from './auth/token-store.js';

@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { HTTP_INGEST_SERVICE, Pipeline, PipelineMetrics, ServiceMap, createLogger, type Logger } from '@meshlog/core';
-import { LogStore, RetentionScheduler, RetentionService, STORE_SERVICE } from '@meshlog/store';
+import { LogStore, RetentionScheduler, RetentionService, STORE_SERVICE, openEmbeddedStore, type EncryptionStatus } from '@meshlog/store';
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp } from './http/app.js';
 import { FastifyIngestHost } from './http/ingest-host.js';
@@ -18,8 +18,8 @@ import { registerTraceRoutes } from './http/trace-routes.js';
 import { registerRetentionRoutes } from './http/retention-routes.js';
 import { RetentionMetrics } from './retention/retention-metrics.js';
 import { TokenStore } from './auth/token-store.js';
-import type { ServerConfig } from './config/server-config.js';
-import { openStoreBackend } from './store-backend.js';
+import { encryptionSetting, type ServerConfig } from './config/server-config.js';
+import { openClickHouseBackend } from './store-backend.js';
 
 export interface RunningServer {
   config: ServerConfig;
@@ -28,6 +28,8 @@ export interface RunningServer {
   httpUrl: string | undefined;
   adminTokenPath: string;
   adminTokenCreated: boolean;
+  /** How the embedded store is kept at rest (key source and ids; never keys); undefined with storage.clickhouse. */
+  encryption: EncryptionStatus | undefined;
   store: LogStore;
   retention: RetentionService;
   http: FastifyInstance;
@@ -38,23 +40,42 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const dataDir = resolve(config.data_dir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
+  const limits = { timeoutMs: config.limits.query_timeout_ms, maxRowsToRead: config.limits.max_rows_to_read, maxBytesToRead: config.limits.max_bytes_to_read };
+  let store: LogStore;
+  let encryption: EncryptionStatus | undefined;
+  let describe: string;
+  if (config.storage.clickhouse) {
+    const ch = openClickHouseBackend(config.storage.clickhouse, logger);
+    describe = ch.describe;
+    try {
+      // No ingest WAL here: it is local state, and cluster servers stay stateless.
+      store = await LogStore.open(ch.backend, { deployment: ch.deployment, limits });
+    } catch (err) {
+      // A ClickHouse client keeps sockets open; a failed start must not leave the process hanging on them.
+      await ch.backend.close();
+      throw err;
+    }
+  } else {
+    // The store opens first: a data dir whose key is missing fails here, before anything else is written to it.
+    ({ store, encryption } = await openEmbeddedStore({
+      dataDir,
+      encryption: encryptionSetting(config),
+      readers: config.storage.embedded.readers,
+      writers: config.storage.embedded.writers,
+      limits,
+      ...(config.storage.embedded.wal ? { wal: { dir: join(dataDir, 'wal'), logger: logger.child({ component: 'wal' }) } } : {}),
+    }));
+    describe = `embedded chDB under ${dataDir}`;
+    if (encryption.encrypted) {
+      logger.info('storage encrypted at rest', { algorithm: 'AES-256-CTR', keySource: encryption.keySource, keyIds: encryption.keyIds, currentKeyId: encryption.currentKeyId });
+      if (encryption.newKeyIds.length > 0) logger.info('storage key rotation in effect: new data uses the current key', { newKeyIds: encryption.newKeyIds });
+    } else {
+      logger.warn('storage NOT encrypted at rest (storage.embedded.encryption.allow_plaintext_at_rest)');
+    }
+  }
+
   const tokens = new TokenStore(dataDir);
   const admin = tokens.bootstrapAdmin();
-
-  const { backend, deployment, describe } = openStoreBackend(config, dataDir, logger);
-  let store: LogStore;
-  try {
-    store = await LogStore.open(backend, {
-      deployment,
-      limits: { timeoutMs: config.limits.query_timeout_ms, maxRowsToRead: config.limits.max_rows_to_read, maxBytesToRead: config.limits.max_bytes_to_read },
-      // The ingest WAL is local state: embedded mode only (cluster servers stay stateless).
-      ...(backend.kind === 'embedded' && config.storage.embedded.wal ? { wal: { dir: join(dataDir, 'wal'), logger: logger.child({ component: 'wal' }) } } : {}),
-    });
-  } catch (err) {
-    // A ClickHouse client keeps sockets open; a failed start must not leave the process hanging on them.
-    await backend.close();
-    throw err;
-  }
 
   const metrics = new PipelineMetrics();
   let ready = false;
@@ -119,5 +140,5 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     return stopping;
   };
 
-  return { config, dataDir, httpUrl, adminTokenPath: admin.path, adminTokenCreated: admin.created, store, retention, http, stop };
+  return { config, dataDir, httpUrl, adminTokenPath: admin.path, adminTokenCreated: admin.created, encryption, store, retention, http, stop };
 }

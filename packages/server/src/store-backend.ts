@@ -1,15 +1,15 @@
 /**
- * Chooses the store's backend from `storage`: embedded chDB under the data
- * dir (the default), or an existing ClickHouse server or cluster when
- * `storage.clickhouse` is set. Reads the secrets the config points at (the
- * password file or variable, TLS files) here, at start, and never logs them.
+ * The backend for `storage.clickhouse`: an existing ClickHouse server or
+ * cluster instead of embedded chDB (which `openEmbeddedStore` opens, with
+ * encryption at rest). Reads the secrets the config points at (the password
+ * file or variable, TLS files) here, at start, and never logs them.
  *
  * With ClickHouse, a meshlog server keeps nothing locally but its API tokens
  * (`<data-dir>/admin.token` and friends): many servers can share one cluster,
  * but each needs the same token files until tokens move into the store.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { ChdbBackend, ClickHouseBackend, clusterDeployment, embeddedDeployment, type Deployment, type SqlBackend } from '@meshlog/store';
+import { ClickHouseBackend, clusterDeployment, embeddedDeployment, type Deployment, type SqlBackend } from '@meshlog/store';
 import type { Logger } from '@meshlog/core';
 import type { ServerConfig } from './config/server-config.js';
 
@@ -27,15 +27,7 @@ export class StorageConfigError extends Error {
   }
 }
 
-export function openStoreBackend(config: ServerConfig, dataDir: string, logger: Logger): StoreBackend {
-  const ch = config.storage.clickhouse;
-  if (!ch) {
-    return {
-      backend: new ChdbBackend({ dataDir, readers: config.storage.embedded.readers }),
-      deployment: embeddedDeployment(),
-      describe: `embedded chDB under ${dataDir}`,
-    };
-  }
+export function openClickHouseBackend(ch: NonNullable<ServerConfig['storage']['clickhouse']>, logger: Logger): StoreBackend {
   const urls = ch.urls ?? [ch.url!];
   const backend = new ClickHouseBackend({
     urls,

@@ -9,8 +9,7 @@ import { capabilitiesFor, type Capabilities } from './schema/capabilities.js';
 import { migrate } from './schema/migrate.js';
 import { embeddedDeployment, type Deployment } from './schema/migrations.js';
 import { LOG_COLUMNS, SPAN_COLUMNS, encodeLogRows, encodeSpanRows } from './rows.js';
-import { IngestWal, type IngestWalOptions } from './wal/ingest-wal.js';
-import type { WalBatch } from './wal/wal-format.js';
+import { IngestWal, type IngestWalOptions, type WalAppend } from './wal/ingest-wal.js';
 import { compileLogSelect, type LogSelect } from './query/log-select.js';
 
 export interface LogRow {
@@ -85,6 +84,20 @@ export class LogStore {
       store.wal = await IngestWal.open(opts.wal, {
         insertLogs: (rows, token) => backend.insertRows(`${db}.logs`, LOG_COLUMNS, rows, { insert_deduplication_token: token }),
         insertSpans: (rows, token) => backend.insertRows(`${db}.spans`, SPAN_COLUMNS, rows, { insert_deduplication_token: token }),
+        countRange: async (table, from, to) => {
+          const r = await backend.query<{ c: string }>(`SELECT count() AS c FROM ${db}.${table} WHERE ingest_seq >= {f:UInt64} AND ingest_seq <= {t:UInt64}`, {
+            params: { f: from.toString(), t: to.toString() },
+          });
+          return Number(r.rows[0]?.c ?? 0);
+        },
+        deleteRange: (table, from, to) =>
+          backend.exec(`ALTER TABLE ${db}.${table} DELETE WHERE ingest_seq >= {f:UInt64} AND ingest_seq <= {t:UInt64} SETTINGS mutations_sync = 2`, {
+            params: { f: from.toString(), t: to.toString() },
+          }),
+        maxIngestSeq: async () => {
+          const r = await backend.query<{ m: string }>(`SELECT greatest((SELECT max(ingest_seq) FROM ${db}.logs), (SELECT max(ingest_seq) FROM ${db}.spans)) AS m`);
+          return BigInt(r.rows[0]?.m ?? '0');
+        },
       });
     }
     return store;
@@ -100,9 +113,9 @@ export class LogStore {
     const spans = batches.filter((b): b is SpanBatch => b.kind === 'spans' && b.spans.length > 0);
     if (this.wal) {
       // One WAL entry per batch, so each keeps its idempotency key.
-      const entries: WalBatch[] = [
-        ...logs.map((b) => ({ kind: 'logs' as const, tenant: b.tenant, source: b.source, id: b.id ?? '', records: b.records.length, rows: encodeLogRows([b]) })),
-        ...spans.map((b) => ({ kind: 'spans' as const, tenant: b.tenant, source: b.source, id: b.id ?? '', records: b.spans.length, rows: encodeSpanRows([b]) })),
+      const entries: WalAppend[] = [
+        ...logs.map((b) => ({ kind: 'logs' as const, tenant: b.tenant, source: b.source, id: b.id ?? '', records: b.records.length, encode: (seq: bigint) => encodeLogRows([b], seq) })),
+        ...spans.map((b) => ({ kind: 'spans' as const, tenant: b.tenant, source: b.source, id: b.id ?? '', records: b.spans.length, encode: (seq: bigint) => encodeSpanRows([b], seq) })),
       ];
       if (entries.length > 0) await this.wal.append(entries);
       return;

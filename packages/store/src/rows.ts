@@ -32,6 +32,7 @@ export const LOG_COLUMNS = [
   'res_values',
   'scope_name',
   'source',
+  'ingest_seq',
 ] as const;
 
 export const SPAN_COLUMNS = [
@@ -52,6 +53,7 @@ export const SPAN_COLUMNS = [
   'res_values',
   'events',
   'source',
+  'ingest_seq',
 ] as const;
 
 const q = JSON.stringify;
@@ -75,7 +77,8 @@ function attributePair(a: Attributes): string {
   return `[${k}],[${v}]`;
 }
 
-export function encodeLogRows(batches: LogBatch[]): Buffer {
+/** `ingestSeq`: the WAL group carrying the rows (0 when they bypass the WAL). */
+export function encodeLogRows(batches: LogBatch[], ingestSeq: bigint = 0n): Buffer {
   const out: string[] = [];
   const perResource = new Map<Attributes, string>();
   for (const b of batches) {
@@ -92,7 +95,7 @@ export function encodeLogRows(batches: LogBatch[]): Buffer {
         if (r.resource['service.name'] !== undefined && r.resource['service.name'] !== '') perResource.set(r.resource, stream);
       }
       out.push(
-        `[${tenant},"${r.timeUnixNano}","${r.observedTimeUnixNano}",${stream},${r.severityNumber},${q(r.severityText)},${q(r.body)},"${r.traceId}","${r.spanId}",${r.flags},${attributePair(r.attributes)},${resourcePair(r.resource)},${q(r.scopeName)},${source}]`,
+        `[${tenant},"${r.timeUnixNano}","${r.observedTimeUnixNano}",${stream},${r.severityNumber},${q(r.severityText)},${q(r.body)},"${r.traceId}","${r.spanId}",${r.flags},${attributePair(r.attributes)},${resourcePair(r.resource)},${q(r.scopeName)},${source},${ingestSeq}]`,
       );
     }
   }
@@ -109,7 +112,7 @@ function resourcePair(a: Attributes): string {
   return s;
 }
 
-export function encodeSpanRows(batches: SpanBatch[]): Buffer {
+export function encodeSpanRows(batches: SpanBatch[], ingestSeq: bigint = 0n): Buffer {
   const out: string[] = [];
   for (const b of batches) {
     const tenant = q(b.tenant);
@@ -120,7 +123,7 @@ export function encodeSpanRows(batches: SpanBatch[]): Buffer {
       out.push(
         `[${tenant},"${s.traceId}","${s.spanId}","${s.parentSpanId}","${s.startTimeUnixNano}","${s.endTimeUnixNano}",${q(s.name)},${s.kind},${q(
           service === undefined || service === '' ? 'unknown_service' : String(service),
-        )},${s.statusCode},${q(s.statusMessage)},${attributePair(s.attributes)},${resourcePair(s.resource)},${q(events)},${source}]`,
+        )},${s.statusCode},${q(s.statusMessage)},${attributePair(s.attributes)},${resourcePair(s.resource)},${q(events)},${source},${ingestSeq}]`,
       );
     }
   }

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError, createLogger } from '@meshlog/core';
-import { loadServerConfig, serverRegistry, startServer, type ServerFlags } from '@meshlog/server';
+import { StorageEncryptionError, loadServerConfig, serverRegistry, startServer, type RunningServer, type ServerFlags } from '@meshlog/server';
 import { runDemo } from '../demo/index.js';
 import { CliError } from './client.js';
 
@@ -18,6 +18,7 @@ export interface ServerCommandOptions {
   syslogPort?: number;
   syslogTlsPort?: number;
   forwardPort?: number;
+  storageKeyFile?: string;
   demo?: boolean;
   demoRate?: number;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
@@ -32,6 +33,7 @@ export async function serverCommand(opts: ServerCommandOptions): Promise<void> {
     ...(opts.syslogPort !== undefined ? { syslogPort: opts.syslogPort } : {}),
     ...(opts.syslogTlsPort !== undefined ? { syslogTlsPort: opts.syslogTlsPort } : {}),
     ...(opts.forwardPort !== undefined ? { forwardPort: opts.forwardPort } : {}),
+    ...(opts.storageKeyFile !== undefined ? { storageKeyFile: opts.storageKeyFile } : {}),
   };
   let config;
   try {
@@ -41,7 +43,14 @@ export async function serverCommand(opts: ServerCommandOptions): Promise<void> {
     throw err;
   }
   const logger = createLogger({ level: opts.logLevel ?? 'info' });
-  const server = await startServer(config, logger);
+  let server: RunningServer;
+  try {
+    server = await startServer(config, logger);
+  } catch (err) {
+    // A missing or unsafe key is a configuration problem with a message of its own, not a crash.
+    if (err instanceof StorageEncryptionError) throw new CliError(`cannot open the store: ${err.message}`, 2);
+    throw err;
+  }
 
   const demoAbort = new AbortController();
   let demo: Promise<unknown> | undefined;
@@ -50,6 +59,13 @@ export async function serverCommand(opts: ServerCommandOptions): Promise<void> {
   say(`Meshlog server is up: ${server.httpUrl ?? '(HTTP listener off)'}`);
   say(`  data dir     ${server.dataDir}`);
   say(`  admin token  ${server.adminTokenPath}${server.adminTokenCreated ? ' (created now, mode 0600)' : ''}`);
+  const enc = server.encryption;
+  if (!enc) say('  storage      the ClickHouse cluster in storage.clickhouse (encryption at rest is the cluster\'s)');
+  else if (!enc.encrypted) say('  encryption   OFF: logs are stored in plain text (allow_plaintext_at_rest)');
+  else {
+    say(`  encryption   AES-256 at rest, key id ${enc.currentKeyId} current; keys from ${enc.keySource}${enc.keyFileCreated ? ' (created now, mode 0600)' : ''}`);
+    if (enc.keyFileCreated) say('               keep a copy of it apart from the data: without it the data cannot be read');
+  }
   if (opts.demo && server.httpUrl) {
     const token = readFileSync(server.adminTokenPath, 'utf8').trim();
     demo = runDemo({

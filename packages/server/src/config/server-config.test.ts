@@ -4,10 +4,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, createLogger } from '@meshlog/core';
-import { ClickHouseBackend, ChdbBackend } from '@meshlog/store';
+import { ClickHouseBackend } from '@meshlog/store';
 import { serverRegistry } from '../registry.js';
-import { loadServerConfig } from './server-config.js';
-import { openStoreBackend, StorageConfigError } from '../store-backend.js';
+import { encryptionSetting, loadServerConfig } from './server-config.js';
+import { openClickHouseBackend, StorageConfigError } from '../store-backend.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'meshlog-config-test-'));
 let n = 0;
@@ -56,30 +56,71 @@ test('storage.clickhouse is strict and names the key and line', () => {
   assert.match(problems('storage:\n  clickhouse:\n    url: http://a:8123\n    on_partial: skip\n'), /storage\.clickhouse\.on_partial/);
 });
 
-test('openStoreBackend: chDB by default; ClickHouse with the password from a file or variable, never from the config', async () => {
+test('openClickHouseBackend: the password from a file or variable, never from the config', async () => {
   const logger = createLogger({ write: () => undefined });
-  const embedded = openStoreBackend(load('{}'), join(dir, 'data'), logger);
-  assert.ok(embedded.backend instanceof ChdbBackend);
-  await embedded.backend.close();
 
   const pw = join(dir, 'pw');
   writeFileSync(pw, 'secret\n', { mode: 0o600 });
-  const ch = openStoreBackend(load(`storage:\n  clickhouse:\n    urls: [http://a:8123, http://b:8123]\n    cluster: prod\n    password_file: ${pw}\n`), dir, logger);
+  const ch = openClickHouseBackend(load(`storage:\n  clickhouse:\n    urls: [http://a:8123, http://b:8123]\n    cluster: prod\n    password_file: ${pw}\n`).storage.clickhouse!, logger);
   assert.ok(ch.backend instanceof ClickHouseBackend);
   assert.equal(ch.describe, 'ClickHouse cluster prod via a:8123, b:8123, database meshlog');
   assert.equal(ch.deployment.onCluster, 'ON CLUSTER prod');
   await ch.backend.close();
 
   assert.throws(
-    () => openStoreBackend(load(`storage:\n  clickhouse:\n    url: http://a:8123\n    password_file: ${join(dir, 'missing')}\n`), dir, logger),
+    () => openClickHouseBackend(load(`storage:\n  clickhouse:\n    url: http://a:8123\n    password_file: ${join(dir, 'missing')}\n`).storage.clickhouse!, logger),
     (err: unknown) => err instanceof StorageConfigError && /password_file: cannot read .*missing \(ENOENT\)/.test(err.message),
   );
   delete process.env['MESHLOG_TEST_UNSET_PW'];
-  assert.throws(() => openStoreBackend(load('storage:\n  clickhouse:\n    url: http://a:8123\n    password_env: MESHLOG_TEST_UNSET_PW\n'), dir, logger), /MESHLOG_TEST_UNSET_PW is not set/);
+  assert.throws(() => openClickHouseBackend(load('storage:\n  clickhouse:\n    url: http://a:8123\n    password_env: MESHLOG_TEST_UNSET_PW\n').storage.clickhouse!, logger), /MESHLOG_TEST_UNSET_PW is not set/);
 
   // Without a cluster name: one server, the embedded layout.
-  const single = openStoreBackend(load('storage:\n  clickhouse:\n    url: http://a:8123\n    database: logs\n'), dir, logger);
+  const single = openClickHouseBackend(load('storage:\n  clickhouse:\n    url: http://a:8123\n    database: logs\n').storage.clickhouse!, logger);
   assert.equal(single.deployment.onCluster, '');
   assert.equal(single.deployment.database, 'logs');
   await single.backend.close();
+});
+
+// ---- encryption at rest (storage.embedded.encryption) ----
+
+function loadWithFlags(yaml: string | undefined, flags = {}) {
+  let file: string | undefined;
+  if (yaml !== undefined) {
+    file = join(mkdtempSync(join(tmpdir(), 'meshlog-config-test-')), 'meshlog.yaml');
+    writeFileSync(file, yaml);
+  }
+  return loadServerConfig(file, flags, serverRegistry);
+}
+
+test('encryption: nothing configured means the default (environment variable, else a key file beside the data dir)', () => {
+  assert.deepEqual(encryptionSetting(loadWithFlags(undefined)), { kind: 'default' });
+  assert.deepEqual(encryptionSetting(loadWithFlags('storage:\n  embedded:\n    encryption: {}\n')), { kind: 'default' });
+  assert.deepEqual(encryptionSetting(loadWithFlags('storage:\n  embedded:\n    encryption:\n      allow_plaintext_at_rest: false\n')), { kind: 'default' });
+});
+
+test('encryption: key_file, key_env, allow_plaintext_at_rest', () => {
+  assert.deepEqual(encryptionSetting(loadWithFlags('storage:\n  embedded:\n    encryption:\n      key_file: /etc/meshlog/storage.keys\n')), { kind: 'key-file', path: '/etc/meshlog/storage.keys' });
+  assert.deepEqual(encryptionSetting(loadWithFlags('storage:\n  embedded:\n    encryption:\n      key_env: MY_KEYS\n')), { kind: 'key-env', name: 'MY_KEYS' });
+  assert.deepEqual(encryptionSetting(loadWithFlags('storage:\n  embedded:\n    encryption:\n      allow_plaintext_at_rest: true\n')), { kind: 'plaintext' });
+});
+
+test('--storage-key-file overrides the config section', () => {
+  const c = loadWithFlags('storage:\n  embedded:\n    encryption:\n      allow_plaintext_at_rest: true\n', { storageKeyFile: '/k' });
+  assert.deepEqual(encryptionSetting(c), { kind: 'key-file', path: '/k' });
+  assert.equal(c.storage.embedded.readers, 2, 'the rest of the section is kept');
+});
+
+test('encryption: two choices at once, a misspelled key, a bad variable name: errors that point at the line', () => {
+  assert.throws(
+    () => loadWithFlags('storage:\n  embedded:\n    encryption:\n      key_file: /k\n      allow_plaintext_at_rest: true\n'),
+    (err: unknown) => err instanceof ConfigError && /storage\.embedded\.encryption: set one of key_file, key_env, allow_plaintext_at_rest, not key_file and allow_plaintext_at_rest \(line 4/.test(err.message),
+  );
+  assert.throws(
+    () => loadWithFlags('storage:\n  embedded:\n    encryption:\n      keyfile: /k\n'),
+    (err: unknown) => err instanceof ConfigError && /storage\.embedded\.encryption\.keyfile: unknown key "keyfile"; did you mean "key_file"\? \(line 4, column 7\)/.test(err.message),
+  );
+  assert.throws(
+    () => loadWithFlags('storage:\n  embedded:\n    encryption:\n      key_env: "not a name"\n'),
+    (err: unknown) => err instanceof ConfigError && /key_env: must be an environment variable name/.test(err.message),
+  );
 });

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { ConfigSource, buildPipelineSpec, type ComponentRegistry, type PipelineSpec } from '@meshlog/core';
-import { MAX_KEEP_DAYS, SelectorError, canonicalSelector } from '@meshlog/store';
+import { MAX_KEEP_DAYS, SelectorError, canonicalSelector, type EncryptionSetting } from '@meshlog/store';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -91,6 +91,32 @@ export const ClickHouseStorageSchema = z
     }
   });
 
+/**
+ * Encryption at rest of the embedded store. At most one of the three; with
+ * none, `MESHLOG_STORAGE_KEYS` is used if set, else a key file generated
+ * beside the data dir (see docs/storage.md). The opt-out is named so that
+ * it sounds like what it is.
+ */
+export const EncryptionSchema = z
+  .object({
+    /** A key file (mode 0600, outside the data dir); created with a new key if missing on a fresh data dir. */
+    key_file: z.string().min(1).optional(),
+    /** An environment variable holding the keys, in the key file format. */
+    key_env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name (letters, digits, _)')
+      .optional(),
+    /** Store logs unencrypted on disk. */
+    allow_plaintext_at_rest: z.boolean().optional(),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    const set = [v.key_file !== undefined && 'key_file', v.key_env !== undefined && 'key_env', v.allow_plaintext_at_rest === true && 'allow_plaintext_at_rest'].filter(
+      (x): x is string => typeof x === 'string',
+    );
+    if (set.length > 1) ctx.addIssue({ code: 'custom', message: `set one of key_file, key_env, allow_plaintext_at_rest, not ${set.join(' and ')}` });
+  });
+
 export const StorageSchema = z
   .object({
     embedded: z
@@ -105,6 +131,7 @@ export const StorageSchema = z
          * Off: every acknowledgement waits for its own store insert.
          */
         wal: z.boolean().default(true),
+        encryption: EncryptionSchema.optional(),
       })
       .strict()
       .default({ readers: 2, writers: 1, wal: true }),
@@ -203,6 +230,8 @@ export interface ServerFlags {
   syslogPort?: number;
   syslogTlsPort?: number;
   forwardPort?: number;
+  /** `--storage-key-file`: overrides `storage.embedded.encryption`. */
+  storageKeyFile?: string;
 }
 
 type ServerSection = z.infer<typeof ServerSectionSchema>;
@@ -221,6 +250,15 @@ export function defaultPipeline(_server: ServerSection): { sources: Record<strin
   return { sources, sinks: { store: { type: 'store', inputs: Object.keys(sources) } } };
 }
 
+/** The store's encryption setting for a loaded config. */
+export function encryptionSetting(config: Pick<ServerFileConfig, 'storage'>): EncryptionSetting {
+  const e = config.storage.embedded.encryption;
+  if (e?.key_file !== undefined) return { kind: 'key-file', path: e.key_file };
+  if (e?.key_env !== undefined) return { kind: 'key-env', name: e.key_env };
+  if (e?.allow_plaintext_at_rest === true) return { kind: 'plaintext' };
+  return { kind: 'default' };
+}
+
 export function loadServerConfig(file: string | undefined, flags: ServerFlags, registry: ComponentRegistry): ServerConfig {
   const source = file ? ConfigSource.fromFile(file) : ConfigSource.fromValue({});
   const parsed = source.validate(ServerFileSchema, source.value ?? {}, []);
@@ -235,9 +273,12 @@ export function loadServerConfig(file: string | undefined, flags: ServerFlags, r
   const defaults = defaultPipeline(server);
   const pipelineRaw = hasPipeline ? { sources: parsed.sources, transforms: parsed.transforms, sinks: parsed.sinks } : defaults;
   const pipeline = buildPipelineSpec(hasPipeline ? source : ConfigSource.fromValue(defaults), pipelineRaw, registry);
+  const storage =
+    flags.storageKeyFile !== undefined ? { ...parsed.storage, embedded: { ...parsed.storage.embedded, encryption: { key_file: flags.storageKeyFile } } } : parsed.storage;
   return Object.freeze({
     ...parsed,
     server: Object.freeze(server),
+    storage,
     data_dir: flags.dataDir ?? parsed.data_dir,
     pipeline,
     file,

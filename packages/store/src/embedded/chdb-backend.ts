@@ -7,7 +7,13 @@
  * store sink's queue has `concurrency` > 1) and reads a small pool; all
  * sessions open the same path, which chDB supports. Maintenance statements
  * (retention mutations, which take seconds on big partitions) get a session
- * of their own, opened on first use. Every call runs off the event loop.
+ * of their own. Every call runs off the event loop.
+ *
+ * Sessions on one path share one engine connection, configured by the
+ * `connectionArgs` of the first (a `--config-file` is read then, and only
+ * then; `open-embedded-store.ts` relies on that to remove the file holding
+ * the storage keys right after this constructor returns). So every session,
+ * the maintenance one included, is opened here, at once, and none later.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,21 +31,23 @@ export class ChdbBackend implements SqlBackend {
   readonly kind = 'embedded' as const;
   private readonly writers: Session[];
   private readonly readers: Session[];
-  private maintenanceSession: Session | undefined;
-  private readonly path: string;
-  private readonly connectionArgs: string[];
+  private readonly maintenanceSession: Session;
   private nextReader = 0;
   private nextWriter = 0;
   private closed = false;
 
   constructor(opts: ChdbBackendOptions) {
-    const path = join(opts.dataDir, 'clickhouse');
+    const path = ChdbBackend.clickhouseDir(opts.dataDir);
     mkdirSync(path, { recursive: true, mode: 0o700 });
     const connectionArgs = ['--output_format_json_quote_64bit_integers=1', ...(opts.connectionArgs ?? [])];
-    this.path = path;
-    this.connectionArgs = connectionArgs;
     this.writers = Array.from({ length: Math.max(1, opts.writers ?? 1) }, () => new Session(path, { connectionArgs }));
     this.readers = Array.from({ length: Math.max(1, opts.readers ?? 2) }, () => new Session(path, { connectionArgs }));
+    this.maintenanceSession = new Session(path, { connectionArgs });
+  }
+
+  /** Where chDB keeps a data dir's store. */
+  static clickhouseDir(dataDir: string): string {
+    return join(dataDir, 'clickhouse');
   }
 
   /** DDL always runs on the first writer, so schema changes are ordered. */
@@ -48,7 +56,6 @@ export class ChdbBackend implements SqlBackend {
   }
 
   private maintenance(): Session {
-    this.maintenanceSession ??= new Session(this.path, { connectionArgs: this.connectionArgs });
     return this.maintenanceSession;
   }
 
@@ -100,7 +107,7 @@ export class ChdbBackend implements SqlBackend {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const s of [...this.writers, ...this.readers, ...(this.maintenanceSession ? [this.maintenanceSession] : [])]) s.close();
+    for (const s of [...this.writers, ...this.readers, this.maintenanceSession]) s.close();
   }
 
   private assertOpen(): void {

@@ -30,6 +30,8 @@
  *   res_keys / res_values                 resource attributes
  *   scope_name    LowCardinality(String)
  *   source        LowCardinality(String)  the component that accepted it
+ *   ingest_seq    UInt64                  the ingest WAL group that carried it (0 without
+ *                                         the WAL): replay checks it, the ledger will too
  *
  * With the 18.16 capabilities (no LowCardinality, codecs or skip indexes)
  * this DDL runs as is on Debian's ClickHouse 18.16, checked against the real
@@ -70,16 +72,24 @@ export interface Deployment {
   createTable(table: TableSpec, caps: Capabilities): string[];
 }
 
-export const embeddedDeployment = (database = 'meshlog'): Deployment => ({
+/**
+ * `storagePolicy` puts every table on that policy (the encrypted disk, when
+ * encryption at rest is on): named in the table itself, a table cannot load
+ * without the policy's configuration, rather than load empty.
+ */
+export const embeddedDeployment = (database = 'meshlog', opts: { storagePolicy?: string } = {}): Deployment => ({
   database,
   onCluster: '',
-  createTable: (t) => [
-    `CREATE TABLE IF NOT EXISTS ${database}.${t.name} (
+  createTable: (t) => {
+    const settings = [...t.settings, ...(opts.storagePolicy ? [`storage_policy = '${opts.storagePolicy}'`] : [])];
+    return [
+      `CREATE TABLE IF NOT EXISTS ${database}.${t.name} (
 ${t.columns}
 ) ENGINE = MergeTree
 PARTITION BY ${t.partitionBy}
-ORDER BY ${t.orderBy}${t.settings.length > 0 ? `\nSETTINGS ${t.settings.join(', ')}` : ''}`,
-  ],
+ORDER BY ${t.orderBy}${settings.length > 0 ? `\nSETTINGS ${settings.join(', ')}` : ''}`,
+    ];
+  },
 });
 
 export interface Migration {
@@ -136,7 +146,8 @@ export const MIGRATIONS: Migration[] = [
       const logsIndexes = caps.skipIndexes
         ? `,
   INDEX idx_body_ngrams body TYPE ngrambf_v1(3, 65536, 2, 0) GRANULARITY 1,
-  INDEX idx_trace_id trace_id TYPE bloom_filter(0.01) GRANULARITY 1`
+  INDEX idx_trace_id trace_id TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_ingest_seq ingest_seq TYPE minmax GRANULARITY 1`
         : '';
       return [
         {
@@ -162,7 +173,8 @@ export const MIGRATIONS: Migration[] = [
   res_keys Array(${lc(caps, 'String')}),
   res_values Array(${lc(caps, 'String')}),
   scope_name ${lc(caps, 'String')},
-  source ${lc(caps, 'String')}${logsIndexes}`,
+  source ${lc(caps, 'String')},
+  ingest_seq UInt64${codec(caps, 'Delta, ZSTD(1)')}${logsIndexes}`,
             partitionBy: `(tenant, toYYYYMMDD(${TS_OF_LOGS}))`,
             orderBy: '(tenant, service_name, stream_id, timestamp_ns)',
             settings: ['index_granularity = 8192', ...compressionBlocks(caps), ...durability(caps)],
@@ -190,7 +202,8 @@ export const MIGRATIONS: Migration[] = [
   res_keys Array(${lc(caps, 'String')}),
   res_values Array(${lc(caps, 'String')}),
   events String${codec(caps, 'ZSTD(3)')},
-  source ${lc(caps, 'String')}`,
+  source ${lc(caps, 'String')},
+  ingest_seq UInt64${codec(caps, 'Delta, ZSTD(1)')}`,
             partitionBy: '(tenant, toYYYYMMDD(ts))',
             orderBy: '(tenant, trace_id, start_ns)',
             settings: ['index_granularity = 8192', ...durability(caps)],

@@ -4,7 +4,7 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, statSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '@meshlog/core';
-import { IngestWal, type WalApplyTarget } from './ingest-wal.js';
+import { IngestWal, type WalApplyTarget, type WalAppend } from './ingest-wal.js';
 import { decodeGroup, encodeGroup, type WalBatch } from './wal-format.js';
 
 /** A store stand-in that records inserts and, like ClickHouse, ignores a repeated dedup token. */
@@ -24,7 +24,17 @@ class RecordingTarget implements WalApplyTarget {
   async insertSpans(rows: Buffer, token: string): Promise<void> {
     return this.insertLogs(rows, token);
   }
+  /** Rows are `["line"]`; a target that keeps no deduplication log sees replays through countRange. */
+  async countRange(_table: 'logs' | 'spans', _from: bigint, _to: bigint): Promise<number> {
+    return 0;
+  }
+  async deleteRange(_table: 'logs' | 'spans', _from: bigint, _to: bigint): Promise<void> {}
+  async maxIngestSeq(): Promise<bigint> {
+    return 0n;
+  }
 }
+
+const append = (b: WalBatch): WalAppend => ({ kind: b.kind, tenant: b.tenant, source: b.source, id: b.id, records: b.records, encode: () => b.rows });
 
 function batch(id: string, lines: string[]): WalBatch {
   return { kind: 'logs', tenant: 't', source: 'otlp', id, records: lines.length, rows: Buffer.from(lines.map((l) => JSON.stringify([l])).join('\n')) };
@@ -50,8 +60,8 @@ test('append resolves durable; the applier inserts; a repeated idempotency key i
   const dir = dirOf();
   const target = new RecordingTarget();
   const wal = await IngestWal.open({ dir, logger: silentLogger }, target);
-  await wal.append([batch('req-1', ['a', 'b'])]);
-  const again = await wal.append([batch('req-1', ['a', 'b']), batch('req-2', ['c'])]);
+  await wal.append([append(batch('req-1', ['a', 'b']))]);
+  const again = await wal.append([append(batch('req-1', ['a', 'b'])), append(batch('req-2', ['c']))]);
   assert.equal(again.deduplicated, 1);
   await wal.waitVisible();
   assert.deepEqual(target.rows, ['["a"]', '["b"]', '["c"]']);
@@ -63,14 +73,14 @@ test('after a crash, acknowledged groups are replayed exactly once and the keys 
   const target = new RecordingTarget();
   target.failNext = 1_000_000; // the store never takes the rows before the "crash"
   const wal = await IngestWal.open({ dir, logger: silentLogger }, target);
-  await wal.append([batch('k1', ['one'])]);
-  await wal.append([batch('k2', ['two', 'three'])]);
+  await wal.append([append(batch('k1', ['one']))]);
+  await wal.append([append(batch('k2', ['two', 'three']))]);
   // Simulate kill -9: abandon the instance without close; only files remain.
   const target2 = new RecordingTarget();
   const wal2 = await IngestWal.open({ dir, logger: silentLogger }, target2);
   await wal2.waitVisible();
   assert.deepEqual(target2.rows.sort(), ['["one"]', '["three"]', '["two"]']);
-  const retry = await wal2.append([batch('k2', ['two', 'three'])]);
+  const retry = await wal2.append([append(batch('k2', ['two', 'three']))]);
   assert.equal(retry.deduplicated, 1, 'a client retry after the restart is not stored again');
   await wal2.close();
   target.failNext = 0;
@@ -81,8 +91,8 @@ test('a crash between insert and checkpoint replays the same range with the same
   const dir = dirOf();
   const target = new RecordingTarget();
   const wal = await IngestWal.open({ dir, logger: silentLogger }, target);
-  await wal.append([batch('a', ['1'])]);
-  await wal.append([batch('b', ['2'])]);
+  await wal.append([append(batch('a', ['1']))]);
+  await wal.append([append(batch('b', ['2']))]);
   await wal.waitVisible();
   await wal.close();
   // Rewind the checkpoint to "intent recorded, not applied", as a crash after the insert would leave it.
@@ -100,9 +110,9 @@ test('a torn tail is cut; damage in an older segment is counted and skipped', as
   const dir = dirOf();
   const target = new RecordingTarget();
   const wal = await IngestWal.open({ dir, logger: silentLogger, segmentBytes: 1 }, target); // one group per segment
-  await wal.append([batch('x', ['first'])]);
-  await wal.append([batch('y', ['second'])]);
-  await wal.append([batch('z', ['third'])]);
+  await wal.append([append(batch('x', ['first']))]);
+  await wal.append([append(batch('y', ['second']))]);
+  await wal.append([append(batch('z', ['third']))]);
   await wal.waitVisible();
   await wal.close();
   const segments = readdirSync(dir).filter((f) => f.endsWith('.wal')).sort();
@@ -120,7 +130,7 @@ test('a torn tail is cut; damage in an older segment is counted and skipped', as
   assert.equal(wal2.stats.damagedGroups, 1);
   assert.equal(wal2.stats.truncatedBytes, 20);
   assert.equal(statSync(join(dir, segments[2]!)).size, sizeBefore - 20);
-  await wal2.append([batch('v', ['fourth'])]);
+  await wal2.append([append(batch('v', ['fourth']))]);
   await wal2.close();
 });
 
@@ -129,8 +139,76 @@ test('a store outage holds acknowledged rows in the log until it recovers', asyn
   const target = new RecordingTarget();
   target.failNext = 3;
   const wal = await IngestWal.open({ dir, logger: silentLogger }, target);
-  await wal.append([batch('p', ['held'])]);
+  await wal.append([append(batch('p', ['held']))]);
   await wal.waitVisible(20_000);
   assert.deepEqual(target.rows, ['["held"]']);
   await wal.close();
+});
+
+test('with storage keys every group is encrypted (AES-256-GCM) and reads back; rotation keeps old groups readable', async () => {
+  const dir = dirOf();
+  const k1 = Buffer.alloc(32, 1);
+  const k2 = Buffer.alloc(32, 2);
+  const keysV1 = { currentId: 1, key: (id: number) => (id === 1 ? k1 : undefined) };
+  const target = new RecordingTarget();
+  target.failNext = 1_000_000; // keep the groups pending, so the replay must decrypt them
+  const wal = await IngestWal.open({ dir, logger: silentLogger, keys: keysV1 }, target);
+  await wal.append([append(batch('e1', ['secret-token-1']))]);
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.wal'))) assert.ok(!readFileSync(join(dir, f)).includes('secret-token-1'), 'no plaintext in the segment');
+  const rotated = { currentId: 2, key: (id: number) => (id === 1 ? k1 : id === 2 ? k2 : undefined) };
+  const target2 = new RecordingTarget();
+  const wal2 = await IngestWal.open({ dir, logger: silentLogger, keys: rotated }, target2);
+  await wal2.append([append(batch('e2', ['secret-token-2']))]);
+  await wal2.waitVisible();
+  assert.deepEqual(target2.rows.sort(), ['["secret-token-1"]', '["secret-token-2"]']);
+  await wal2.close();
+  const segs = readdirSync(dir).filter((x) => x.endsWith('.wal'));
+  const g = decodeGroup(readFileSync(join(dir, segs[segs.length - 1]!)), 0, rotated);
+  assert.ok(g.ok);
+  assert.equal(decodeGroup(readFileSync(join(dir, segs[0]!)), 0).ok, false, 'unreadable without the keys');
+  target.failNext = 0;
+  await wal.close(0);
+});
+
+/** A store without a deduplication log (chDB's encrypted disk after kill -9): replay must check the range itself. */
+class ForgetfulTarget extends RecordingTarget {
+  readonly byRange = new Map<string, number>();
+  override async insertLogs(rows: Buffer, token: string): Promise<void> {
+    const [, from, to] = token.split('-');
+    const lines = rows.toString().split('\n');
+    this.byRange.set(`${from}-${to}`, (this.byRange.get(`${from}-${to}`) ?? 0) + lines.length);
+    this.rows.push(...lines);
+  }
+  override async countRange(_table: 'logs' | 'spans', from: bigint, to: bigint): Promise<number> {
+    return this.byRange.get(`${from}-${to}`) ?? 0;
+  }
+  override async deleteRange(_table: 'logs' | 'spans', from: bigint, to: bigint): Promise<void> {
+    const n = this.byRange.get(`${from}-${to}`) ?? 0;
+    this.rows.splice(this.rows.length - n, n);
+    this.byRange.delete(`${from}-${to}`);
+  }
+}
+
+test('replaying a recorded range checks the store: complete → skipped, partial → replaced', async () => {
+  const dir = dirOf();
+  const target = new ForgetfulTarget();
+  const wal = await IngestWal.open({ dir, logger: silentLogger }, target);
+  await wal.append([append(batch('a', ['1', '2']))]);
+  await wal.waitVisible();
+  await wal.close();
+  const [from, to] = [...target.byRange.keys()][0]!.split('-');
+  // A crash after the insert, before the checkpoint: the intent is still recorded.
+  writeFileSync(join(dir, 'checkpoint.json'), JSON.stringify({ applied: String(BigInt(from!) - 1n), intent: [from, to] }));
+  const wal2 = await IngestWal.open({ dir, logger: silentLogger }, target);
+  await wal2.waitVisible();
+  await wal2.close();
+  assert.deepEqual(target.rows, ['["1"]', '["2"]'], 'a complete range is not inserted again');
+  // Now a partial range: only one of the two rows made it.
+  target.rows.pop();
+  target.byRange.set(`${from}-${to}`, 1);
+  writeFileSync(join(dir, 'checkpoint.json'), JSON.stringify({ applied: String(BigInt(from!) - 1n), intent: [from, to] }));
+  const wal3 = await IngestWal.open({ dir, logger: silentLogger }, target);
+  await wal3.waitVisible();
+  await wal3.close();
+  assert.deepEqual(target.rows, ['["1"]', '["2"]'], 'a partial range is replaced, not doubled');
 });

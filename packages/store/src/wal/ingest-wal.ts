@@ -11,11 +11,15 @@
  * Invariants:
  * - a group is acknowledged only after its bytes and (for a new segment) the
  *   directory entry are fsynced;
- * - every acknowledged group is inserted into the store exactly once: before
- *   inserting groups a..b the applier records the intent [a, b] (fsynced),
- *   inserts with token `wal-a-b`, then records `applied = b`. After a crash
- *   the same range is inserted again with the same token, and ClickHouse's
- *   deduplication drops the repeat;
+ * - every acknowledged group is inserted into the store exactly once: rows
+ *   carry their group's sequence number (`ingest_seq`); before inserting
+ *   groups a..b the applier records the intent [a, b] (fsynced), inserts,
+ *   then records `applied = b`. After a crash the recorded range is checked
+ *   in the store first: all there, skipped; partly there (a crash between the
+ *   parts of one insert), the part removed and the range inserted again;
+ *   absent, inserted. (ClickHouse's own token deduplication is kept as a
+ *   second line, but on chDB's encrypted disk its log does not survive a
+ *   kill -9 — measured — so it cannot be the only one.)
  * - a batch whose idempotency key was accepted within `dedupWindowMs` is
  *   acknowledged again without being stored twice (a client retrying a
  *   request whose answer it never got);
@@ -26,12 +30,28 @@ import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, tru
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@meshlog/core';
-import { decodeGroup, encodeGroup, type WalBatch, type WalGroup } from './wal-format.js';
+import { decodeGroup, encodeGroup, type WalGroup, type WalKeys } from './wal-format.js';
 
 export interface WalApplyTarget {
-  /** Inserts JSONCompactEachRow rows; the token makes a repeated insert a no-op. */
+  /** Inserts JSONCompactEachRow rows; the token makes a repeated insert a no-op where the engine keeps its deduplication log. */
   insertLogs(rows: Buffer, token: string): Promise<void>;
   insertSpans(rows: Buffer, token: string): Promise<void>;
+  /** Rows of `table` whose `ingest_seq` is in [from, to]. */
+  countRange(table: 'logs' | 'spans', from: bigint, to: bigint): Promise<number>;
+  /** Removes rows of `table` whose `ingest_seq` is in [from, to] (a half-applied range, before it is applied again). */
+  deleteRange(table: 'logs' | 'spans', from: bigint, to: bigint): Promise<void>;
+  /** The highest `ingest_seq` in the store, so a new log never reuses one. */
+  maxIngestSeq(): Promise<bigint>;
+}
+
+/** A batch to append: its rows are encoded once its group's sequence number is known (rows carry it). */
+export interface WalAppend {
+  kind: 'logs' | 'spans';
+  tenant: string;
+  source: string;
+  id: string;
+  records: number;
+  encode(seq: bigint): Buffer;
 }
 
 export interface IngestWalOptions {
@@ -44,6 +64,8 @@ export interface IngestWalOptions {
   maxApplyRecords?: number;
   /** How long idempotency keys are remembered (and applied segments kept to rebuild them after a restart). */
   dedupWindowMs?: number;
+  /** The storage keys of an encrypted data dir: every group is then encrypted (AES-256-GCM). */
+  keys?: WalKeys;
 }
 
 export interface WalStats {
@@ -111,6 +133,12 @@ export class IngestWal {
     const wal = new IngestWal(opts, target);
     mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
     wal.recover();
+    // A log that was lost or reset must not reuse sequence numbers rows already carry.
+    const storeMax = await target.maxIngestSeq();
+    if (storeMax >= wal.nextSeq) {
+      wal.nextSeq = storeMax + 1n;
+      wal.committedSeq = wal.appliedSeq = storeMax > wal.appliedSeq ? storeMax : wal.appliedSeq;
+    }
     wal.applierDone = wal.applyLoop();
     return wal;
   }
@@ -141,7 +169,7 @@ export class IngestWal {
       let firstSeq = BigInt('0x' + name.slice(0, 16));
       let lastSeq = firstSeq - 1n;
       while (offset < buf.length) {
-        const r = decodeGroup(buf, offset);
+        const r = decodeGroup(buf, offset, this.opts.keys);
         if (!r.ok) {
           if (last && r.reason === 'truncated') {
             // A crash mid-append: that group was never acknowledged.
@@ -179,16 +207,16 @@ export class IngestWal {
    * Makes the batches durable and resolves; the store gets them shortly
    * after. Batches whose idempotency key was seen recently are skipped.
    */
-  append(batches: WalBatch[]): Promise<{ deduplicated: number }> {
+  append(batches: WalAppend[]): Promise<{ deduplicated: number }> {
     const run = this.appendChain.then(() => this.doAppend(batches));
     this.appendChain = run.catch(() => undefined);
     return run;
   }
 
-  private async doAppend(batches: WalBatch[]): Promise<{ deduplicated: number }> {
+  private async doAppend(batches: WalAppend[]): Promise<{ deduplicated: number }> {
     if (this.closing) throw new Error('the ingest WAL is closed');
     const now = Date.now();
-    const fresh: WalBatch[] = [];
+    const fresh: WalAppend[] = [];
     let deduplicated = 0;
     const seen = new Set<string>();
     for (const b of batches) {
@@ -207,8 +235,9 @@ export class IngestWal {
     while (this.backlogRecords > this.maxBacklogRecords && !this.closing) await new Promise<void>((r) => this.backlogWaiters.push(r));
     if (this.closing) throw new Error('the ingest WAL is closed');
 
-    const group: WalGroup = { seq: this.nextSeq, batches: fresh };
-    const bytes = encodeGroup(group);
+    const seq = this.nextSeq;
+    const group: WalGroup = { seq, batches: fresh.map((b) => ({ kind: b.kind, tenant: b.tenant, source: b.source, id: b.id, records: b.records, rows: b.encode(seq) })) };
+    const bytes = encodeGroup(group, this.opts.keys);
     const fh = await this.writableSegment(group.seq, bytes.length);
     await fh.write(bytes);
     await fh.datasync();
@@ -266,10 +295,24 @@ export class IngestWal {
         this.writeCheckpoint({ applied: this.appliedSeq.toString(), intent: [first.toString(), last.toString()] });
         const logs: Buffer[] = [];
         const spans: Buffer[] = [];
-        for (const p of take) for (const b of p.group.batches) (b.kind === 'logs' ? logs : spans).push(b.rows);
+        let logRecords = 0;
+        let spanRecords = 0;
+        for (const p of take) {
+          for (const b of p.group.batches) {
+            if (b.kind === 'logs') {
+              logs.push(b.rows);
+              logRecords += b.records;
+            } else {
+              spans.push(b.rows);
+              spanRecords += b.records;
+            }
+          }
+        }
         const token = `wal-${first}-${last}`;
-        if (logs.length > 0) await this.target.insertLogs(joinRows(logs), `${token}-logs`);
-        if (spans.length > 0) await this.target.insertSpans(joinRows(spans), `${token}-spans`);
+        // After a crash the recorded range may already be (partly) in the store.
+        const replay = this.forcedRange !== undefined;
+        if (logs.length > 0 && (!replay || (await this.needsInsert('logs', first, last, logRecords)))) await this.target.insertLogs(joinRows(logs), `${token}-logs`);
+        if (spans.length > 0 && (!replay || (await this.needsInsert('spans', first, last, spanRecords)))) await this.target.insertSpans(joinRows(spans), `${token}-spans`);
       } catch (err) {
         this.opts.logger.warn('ingest WAL: store insert failed; will retry', { error: (err as Error).message, from: String(first), to: String(last) });
         if (this.closing && this.closeDeadlinePassed()) return;
@@ -287,6 +330,17 @@ export class IngestWal {
       for (const w of this.backlogWaiters.splice(0)) w();
       this.pruneSegments();
     }
+  }
+
+  /** For a replayed range: true when it must be inserted (after removing a partial copy). */
+  private async needsInsert(table: 'logs' | 'spans', from: bigint, to: bigint, expected: number): Promise<boolean> {
+    const present = await this.target.countRange(table, from, to);
+    if (present === expected) return false;
+    if (present > 0) {
+      this.opts.logger.warn('ingest WAL: a crash left part of a range in the store; replacing it', { table, from: String(from), to: String(to), present, expected });
+      await this.target.deleteRange(table, from, to);
+    }
+    return true;
   }
 
   /** The groups of the next insert: the recorded intent after a crash, else as many as fit. */

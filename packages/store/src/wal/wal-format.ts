@@ -11,11 +11,24 @@
  *
  * Segment file `wal/<first seq, 16 hex digits>.wal` is a sequence of groups:
  *
- *   0        4        8                16       20
- *   +--------+--------+----------------+--------+-------------------------+
- *   | length | crc32  | seq (u64 LE)   | count  | batch entries ...       |
- *   +--------+--------+----------------+--------+-------------------------+
- *   length: bytes after the crc (seq .. end); crc32: over those bytes
+ *   0        4        8     9
+ *   +--------+--------+-----+------------------------------------------+
+ *   | length | crc32  | fmt | payload                                  |
+ *   +--------+--------+-----+------------------------------------------+
+ *   length: bytes after the crc (fmt .. end); crc32: over those bytes
+ *
+ *   fmt 0, plaintext payload:
+ *   +----------------+--------+-----------------------+
+ *   | seq (u64 LE)   | count  | batch entries ...     |
+ *   +----------------+--------+-----------------------+
+ *
+ *   fmt 1, encrypted payload (AES-256-GCM; the plaintext is the fmt 0
+ *   payload; the key is HKDF-SHA256(storage key <key id>, "meshlog ingest
+ *   wal"), so the storage key never serves two ciphers):
+ *   +--------+-----------+----------+--------------------+
+ *   | key id | iv (12 B) | tag (16) | ciphertext ...     |
+ *   | u32 LE |           |          |                    |
+ *   +--------+-----------+----------+--------------------+
  *
  *   batch entry:
  *   +------+---------+--------+---------+--------+-------+-----+---------+---------+------+
@@ -27,9 +40,31 @@
  *
  * All integers little-endian.
  */
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 export const HEADER_BYTES = 8;
+
+/** The storage keys, when the data dir is encrypted at rest: the log is encrypted with them too. */
+export interface WalKeys {
+  currentId: number;
+  /** The 32-byte storage key `id`, or undefined when it is not configured. */
+  key(id: number): Buffer | undefined;
+}
+
+const derived = new WeakMap<WalKeys, Map<number, Buffer>>();
+function walKey(keys: WalKeys, id: number): Buffer | undefined {
+  let byId = derived.get(keys);
+  if (!byId) derived.set(keys, (byId = new Map()));
+  let k = byId.get(id);
+  if (!k) {
+    const base = keys.key(id);
+    if (!base) return undefined;
+    k = Buffer.from(hkdfSync('sha256', base, Buffer.alloc(0), 'meshlog ingest wal', 32));
+    byId.set(id, k);
+  }
+  return k;
+}
 
 export interface WalBatch {
   kind: 'logs' | 'spans';
@@ -46,7 +81,7 @@ export interface WalGroup {
   batches: WalBatch[];
 }
 
-export function encodeGroup(group: WalGroup): Buffer {
+export function encodeGroup(group: WalGroup, keys?: WalKeys): Buffer {
   const parts: Buffer[] = [];
   const head = Buffer.alloc(12);
   head.writeBigUInt64LE(group.seq, 0);
@@ -70,23 +105,50 @@ export function encodeGroup(group: WalGroup): Buffer {
     h.writeUInt32LE(b.rows.length, o);
     parts.push(h, b.rows);
   }
-  const body = Buffer.concat(parts);
+  const payload = Buffer.concat(parts);
+  let body: Buffer;
+  if (keys) {
+    const key = walKey(keys, keys.currentId);
+    if (!key) throw new Error(`storage key ${keys.currentId} is not available`);
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    const ct = Buffer.concat([cipher.update(payload), cipher.final()]);
+    const head = Buffer.alloc(1 + 4);
+    head.writeUInt8(1, 0);
+    head.writeUInt32LE(keys.currentId, 1);
+    body = Buffer.concat([head, iv, cipher.getAuthTag(), ct]);
+  } else {
+    body = Buffer.concat([Buffer.from([0]), payload]);
+  }
   const header = Buffer.alloc(HEADER_BYTES);
   header.writeUInt32LE(body.length, 0);
   header.writeUInt32LE(crc32(body), 4);
   return Buffer.concat([header, body]);
 }
 
-export type DecodeResult = { ok: true; group: WalGroup; size: number } | { ok: false; reason: 'truncated' | 'checksum' | 'malformed' };
+export type DecodeResult = { ok: true; group: WalGroup; size: number } | { ok: false; reason: 'truncated' | 'checksum' | 'malformed' | 'key_missing' | 'authentication' };
 
 /** Decodes the group starting at `offset`; never throws on bad bytes. */
-export function decodeGroup(buf: Buffer, offset: number): DecodeResult {
+export function decodeGroup(buf: Buffer, offset: number, keys?: WalKeys): DecodeResult {
   if (buf.length - offset < HEADER_BYTES) return { ok: false, reason: 'truncated' };
   const length = buf.readUInt32LE(offset);
   const crc = buf.readUInt32LE(offset + 4);
   if (buf.length - offset - HEADER_BYTES < length) return { ok: false, reason: 'truncated' };
-  const body = buf.subarray(offset + HEADER_BYTES, offset + HEADER_BYTES + length);
-  if (crc32(body) !== crc) return { ok: false, reason: 'checksum' };
+  const stored = buf.subarray(offset + HEADER_BYTES, offset + HEADER_BYTES + length);
+  if (crc32(stored) !== crc) return { ok: false, reason: 'checksum' };
+  let body: Buffer;
+  if (stored[0] === 0) body = stored.subarray(1);
+  else if (stored[0] === 1 && stored.length >= 1 + 4 + 12 + 16) {
+    const key = keys ? walKey(keys, stored.readUInt32LE(1)) : undefined;
+    if (!key) return { ok: false, reason: 'key_missing' };
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, stored.subarray(5, 17));
+      decipher.setAuthTag(stored.subarray(17, 33));
+      body = Buffer.concat([decipher.update(stored.subarray(33)), decipher.final()]);
+    } catch {
+      return { ok: false, reason: 'authentication' };
+    }
+  } else return { ok: false, reason: 'malformed' };
   try {
     const seq = body.readBigUInt64LE(0);
     const count = body.readUInt32LE(8);
@@ -111,7 +173,7 @@ export function decodeGroup(buf: Buffer, offset: number): DecodeResult {
       batches.push({ kind, tenant, source, id, records, rows: body.subarray(o, o + rl) });
       o += rl;
     }
-    return { ok: true, group: { seq, batches }, size: HEADER_BYTES + length };
+    return { ok: true, group: { seq, batches }, size: HEADER_BYTES + stored.length };
   } catch {
     return { ok: false, reason: 'malformed' };
   }
