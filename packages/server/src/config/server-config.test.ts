@@ -84,9 +84,9 @@ test('openStoreBackend: chDB by default; ClickHouse with the password from a fil
   await single.backend.close();
 });
 
-test('the default pipeline puts OTLP/gRPC on the gRPC port, and leaves them out when it is 0', () => {
+test('the default pipeline puts OTLP/gRPC and Envoy ALS on the gRPC port, and leaves them out when it is 0', () => {
   const ids = (c: ReturnType<typeof loadServerConfig>): string[] => c.pipeline.components.map((x) => `${x.id}:${x.type}`).sort();
-  assert.deepEqual(ids(load('{}')), ['otlp:otlp', 'otlp_grpc:otlp_grpc', 'store:store']);
+  assert.deepEqual(ids(load('{}')), ['envoy_als:envoy_als', 'otlp:otlp', 'otlp_grpc:otlp_grpc', 'store:store']);
   assert.deepEqual(ids(loadServerConfig(undefined, { grpcPort: 0 }, serverRegistry)), ['otlp:otlp', 'store:store']);
   const grpc = load('server:\n  grpc:\n    max_receive_message_bytes: 1048576\n').server.grpc;
   assert.equal(grpc.max_receive_message_bytes, 1_048_576);

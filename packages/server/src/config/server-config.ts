@@ -184,9 +184,10 @@ export function defaultPipeline(server: ServerSection): { sources: Record<string
   const sources: Record<string, unknown> = {
     otlp: { type: 'otlp' },
   };
-  // On the gRPC listener (server.grpc_port).
+  // Both register on the one gRPC listener (server.grpc_port).
   if (server.grpc_port !== 0) {
     sources['otlp_grpc'] = { type: 'otlp_grpc' };
+    sources['envoy_als'] = { type: 'envoy_als' };
   }
   return { sources, sinks: { store: { type: 'store', inputs: Object.keys(sources) } } };
 }
