@@ -27,6 +27,7 @@ function options(overrides: Partial<GrpcIngestHostOptions> = {}): GrpcIngestHost
 const seen: { request: Buffer; call: GrpcCall }[] = [];
 let behaviour: (req: Buffer) => Promise<Buffer> = async (req) => Buffer.from(`echo:${req.length}`);
 const streamed: Buffer[][] = [];
+let streamHandlersSettled = 0;
 
 let host: GrpcJsIngestHost;
 let address: string;
@@ -52,8 +53,12 @@ before(async () => {
           handler: async (messages) => {
             const got: Buffer[] = [];
             streamed.push(got);
-            for await (const m of messages) got.push(m);
-            return Buffer.from(`got:${got.length}`);
+            try {
+              for await (const m of messages) got.push(m);
+              return Buffer.from(`got:${got.length}`);
+            } finally {
+              streamHandlersSettled++;
+            }
           },
         },
       ],
@@ -165,6 +170,23 @@ test('messages over max_receive_message_bytes get RESOURCE_EXHAUSTED, also when 
   assert.equal(seen.at(-1)!.request.length, 1000);
   c.close();
   gz.close();
+});
+
+test('an oversized message in a client stream ends it with RESOURCE_EXHAUSTED, and the handler does not hang', async () => {
+  const c = client();
+  const settledBefore = streamHandlersSettled;
+  const err = await new Promise<grpc.ServiceError | null>((resolve) => {
+    const call = c.makeClientStreamRequest('/test.v1.Ingest/Stream', raw, raw, auth(), {}, (e) => resolve(e));
+    call.write(Buffer.from('small'));
+    call.write(Buffer.alloc(MAX + 10, 2));
+    call.write(Buffer.from('never'));
+  });
+  assert.equal(err?.code, grpc.status.RESOURCE_EXHAUSTED);
+  const deadline = Date.now() + 5_000;
+  while (streamHandlersSettled === settledBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(streamHandlersSettled, settledBefore + 1);
+  assert.deepEqual(streamed.at(-1)!.map((b) => b.toString()), ['small']);
+  c.close();
 });
 
 test('client streams deliver their messages in order; unknown methods are UNIMPLEMENTED', async () => {
