@@ -94,6 +94,13 @@ export interface GrpcService {
   /** The permission needed (the server maps it to roles). */
   permission: 'ingest';
   methods: GrpcMethod[];
+  /**
+   * Dangerous opt-out for senders that cannot present credentials (Istio's
+   * ALS settings have no metadata): calls with no credentials at all are
+   * accepted as this tenant. Calls with wrong credentials are still refused.
+   * Anyone who can reach the port can then write into this tenant.
+   */
+  insecureUnauthenticatedTenant?: string;
 }
 
 /** The service a host offers under this name. */

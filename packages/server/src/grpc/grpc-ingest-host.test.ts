@@ -252,3 +252,27 @@ test('shutdown: an unregistered owner answers UNAVAILABLE; an open stream ends a
   await h.close();
   c.close();
 });
+
+test('insecure opt-out: a service may accept calls without credentials as a fixed tenant; wrong credentials are still refused', async () => {
+  const h = new GrpcJsIngestHost(options(), silentLogger);
+  const tenants: string[] = [];
+  const handler = async (_req: Buffer, call: GrpcCall): Promise<Buffer> => {
+    tenants.push(call.tenant);
+    return Buffer.alloc(0);
+  };
+  h.register('als', [
+    { name: 'open.v1.S', permission: 'ingest', insecureUnauthenticatedTenant: 'mesh', methods: [{ type: 'unary', name: 'Put', handler }] },
+    { name: 'closed.v1.S', permission: 'ingest', methods: [{ type: 'unary', name: 'Put', handler }] },
+  ]);
+  const port = await h.listen();
+  const c = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const call = (method: string, md: grpc.Metadata): Promise<grpc.ServiceError | null> =>
+    new Promise((resolve) => c.makeUnaryRequest(method, raw, raw, Buffer.alloc(0), md, {}, (e) => resolve(e)));
+  assert.equal(await call('/open.v1.S/Put', new grpc.Metadata()), null);
+  assert.equal(await call('/open.v1.S/Put', auth()), null);
+  assert.equal((await call('/open.v1.S/Put', auth('mlk_wrong')))?.code, grpc.status.UNAUTHENTICATED);
+  assert.equal((await call('/closed.v1.S/Put', new grpc.Metadata()))?.code, grpc.status.UNAUTHENTICATED);
+  assert.deepEqual(tenants, ['mesh', 'acme']);
+  c.close();
+  await h.close();
+});

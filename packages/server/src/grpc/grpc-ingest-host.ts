@@ -37,7 +37,7 @@ import {
 import { encodeRetryStatus } from '@meshlog/components';
 
 /** Who is calling, as the authenticator decided: a tenant, or why not. */
-export type GrpcAuthResult = { ok: true; tenant: string } | { ok: false; message: string };
+export type GrpcAuthResult = { ok: true; tenant: string } | { ok: false; message: string; /** No credentials were presented at all. */ missing: boolean };
 
 export interface GrpcAuthInput {
   metadata: grpc.Metadata;
@@ -107,7 +107,10 @@ export class GrpcJsIngestHost implements GrpcIngestHost {
           responseDeserialize: identity,
           originalName: method.name,
         };
-        implementation[method.name] = method.type === 'unary' ? this.unaryHandler(owner, method) : this.clientStreamHandler(owner, method);
+        implementation[method.name] = method.type === 'unary' ? this.unaryHandler(owner, method, service) : this.clientStreamHandler(owner, method, service);
+      }
+      if (service.insecureUnauthenticatedTenant !== undefined) {
+        this.logger.warn('gRPC service accepts calls without credentials (insecure opt-out)', { service: service.name, tenant: service.insecureUnauthenticatedTenant });
       }
       this.server.addService(definition, implementation);
     }
@@ -157,9 +160,9 @@ export class GrpcJsIngestHost implements GrpcIngestHost {
     return this.closing;
   }
 
-  private unaryHandler(owner: string, method: GrpcUnaryMethod): grpc.handleUnaryCall<Buffer, Buffer> {
+  private unaryHandler(owner: string, method: GrpcUnaryMethod, service: GrpcService): grpc.handleUnaryCall<Buffer, Buffer> {
     return (call, callback) => {
-      const ctx = this.admit(owner, call, call.metadata);
+      const ctx = this.admit(owner, service, call, call.metadata);
       if (ctx instanceof GrpcIngestError) {
         callback(toServiceError(ctx));
         return;
@@ -171,9 +174,9 @@ export class GrpcJsIngestHost implements GrpcIngestHost {
     };
   }
 
-  private clientStreamHandler(owner: string, method: GrpcClientStreamMethod): grpc.handleClientStreamingCall<Buffer, Buffer> {
+  private clientStreamHandler(owner: string, method: GrpcClientStreamMethod, service: GrpcService): grpc.handleClientStreamingCall<Buffer, Buffer> {
     return (call, callback) => {
-      const ctx = this.admit(owner, call, call.metadata);
+      const ctx = this.admit(owner, service, call, call.metadata);
       if (ctx instanceof GrpcIngestError) {
         callback(toServiceError(ctx));
         call.destroy();
@@ -193,6 +196,7 @@ export class GrpcJsIngestHost implements GrpcIngestHost {
   /** Authenticates a call and builds what its handler sees, or the status that refuses it. */
   private admit(
     owner: string,
+    service: GrpcService,
     call: grpc.ServerUnaryCall<Buffer, Buffer> | grpc.ServerReadableStream<Buffer, Buffer>,
     metadata: grpc.Metadata,
   ): GrpcCall | GrpcIngestError {
@@ -200,10 +204,13 @@ export class GrpcJsIngestHost implements GrpcIngestHost {
       return new GrpcIngestError(GrpcStatus.UNAVAILABLE, 'this ingest service is shutting down; retry against another instance', { retryAfterMs: 1000 });
     }
     const auth = this.opts.authenticate({ metadata, authContext: call.getAuthContext() });
-    if (!auth.ok) return new GrpcIngestError(GrpcStatus.UNAUTHENTICATED, auth.message);
+    let tenant: string;
+    if (auth.ok) tenant = auth.tenant;
+    else if (auth.missing && service.insecureUnauthenticatedTenant !== undefined) tenant = service.insecureUnauthenticatedTenant;
+    else return new GrpcIngestError(GrpcStatus.UNAUTHENTICATED, auth.message);
     const cancelled = new AbortController();
     call.once('cancelled', () => cancelled.abort(new Error('the client cancelled the call')));
-    return { tenant: auth.tenant, peer: call.getPeer(), metadata: textMetadata(metadata), signal: AbortSignal.any([cancelled.signal, this.draining.signal]) };
+    return { tenant, peer: call.getPeer(), metadata: textMetadata(metadata), signal: AbortSignal.any([cancelled.signal, this.draining.signal]) };
   }
 
   private toServiceErrorLogged(err: unknown, path: string): Partial<grpc.StatusObject> {
@@ -273,13 +280,14 @@ function isPrematureClose(err: unknown): boolean {
 export function bearerTokenAuthenticator(verify: (token: string) => { tenant: string } | undefined): GrpcAuthenticator {
   return ({ metadata }) => {
     const values = metadata.get('authorization');
+    if (values.length === 0) {
+      return { ok: false, missing: true, message: 'missing API token: send gRPC metadata "authorization: Bearer <token>" (the first start wrote one to <data-dir>/admin.token)' };
+    }
     const header = values.length === 1 && typeof values[0] === 'string' ? values[0] : undefined;
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-    if (!match) {
-      return { ok: false, message: 'missing API token: send gRPC metadata "authorization: Bearer <token>" (the first start wrote one to <data-dir>/admin.token)' };
-    }
+    if (!match) return { ok: false, missing: false, message: 'malformed authorization metadata: expected one "Bearer <token>"' };
     const identity = verify(match[1]!);
-    if (!identity) return { ok: false, message: 'invalid or revoked API token' };
+    if (!identity) return { ok: false, missing: false, message: 'invalid or revoked API token' };
     return { ok: true, tenant: identity.tenant };
   };
 }

@@ -17,6 +17,14 @@ export const EnvoyAlsSourceConfigSchema = z
      * commits.
      */
     max_in_flight_messages: z.number().int().min(1).max(64).default(8),
+    /**
+     * DANGEROUS: accept streams that carry no credentials at all, as this
+     * tenant. For Envoys that cannot be given `initial_metadata` (Istio's
+     * mesh-wide ALS settings have none) until mutual TLS identities arrive.
+     * Anyone who can reach the gRPC port can then write into this tenant,
+     * so keep the port on a private network. Wrong credentials are still refused.
+     */
+    insecure_unauthenticated_tenant: z.string().min(1).optional(),
   })
   .strict();
 export type EnvoyAlsSourceConfig = z.infer<typeof EnvoyAlsSourceConfigSchema>;

@@ -19,7 +19,9 @@
  * since Envoy will not send them again.
  *
  * Envoy authenticates like every gRPC client here: its gRPC service config
- * sets `initial_metadata` `authorization: Bearer <token>`.
+ * sets `initial_metadata` `authorization: Bearer <token>`. Envoys that cannot
+ * (Istio's mesh-wide ALS settings carry no metadata) need the dangerous
+ * `insecure_unauthenticated_tenant` opt-out until mTLS identities arrive.
  */
 import {
   DiscardReason,
@@ -60,7 +62,12 @@ class EnvoyAlsSource implements Source {
     const host = this.ctx.services.get<GrpcIngestHost>(GRPC_INGEST_SERVICE);
     if (!host) throw new Error(`source ${this.ctx.id}: this role offers no gRPC listener for Envoy ALS (is server.grpc_port 0?)`);
     host.register(this.ctx.id, [
-      { name: ALS_SERVICE, permission: 'ingest', methods: [{ type: 'client_stream', name: ALS_METHOD, handler: (messages, call) => this.stream(messages, call) }] },
+      {
+        name: ALS_SERVICE,
+        permission: 'ingest',
+        methods: [{ type: 'client_stream', name: ALS_METHOD, handler: (messages, call) => this.stream(messages, call) }],
+        ...(this.config.insecure_unauthenticated_tenant !== undefined ? { insecureUnauthenticatedTenant: this.config.insecure_unauthenticated_tenant } : {}),
+      },
     ]);
     this.registered = true;
   }
