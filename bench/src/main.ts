@@ -6,8 +6,9 @@
 import { parseArgs } from 'node:util';
 import { saveResults } from './results.js';
 import { storageSuite } from './storage-suite.js';
+import { retentionSuite } from './retention-suite.js';
 
-const SUITES = ['storage'] as const;
+const SUITES = ['storage', 'retention'] as const;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -35,6 +36,9 @@ for (const suite of requested) {
       keep: values.keep,
     });
     saveResults('storage', figures);
+  }
+  if (suite === 'retention') {
+    saveResults('retention', await retentionSuite({ records: Number(values.records ?? 4_000_000), keep: values.keep }));
   }
 }
 process.stdout.write(`\nresults merged into bench/results/latest.json\n`);

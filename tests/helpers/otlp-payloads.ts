@@ -52,3 +52,25 @@ export function otlpJsonTrace(traceId: string, opts: { service?: string; childre
   });
   return { body, spanIds };
 }
+
+/** Log records with explicit timestamps under one resource (e.g. `k8s.namespace.name`), as OTLP/JSON. */
+export function otlpJsonLogsAt(records: { body: string; timeUnixNano: bigint }[], resource: Record<string, string> = { 'service.name': 'test-svc' }): string {
+  return JSON.stringify({
+    resourceLogs: [
+      {
+        resource: { attributes: Object.entries(resource).map(([key, v]) => ({ key, value: { stringValue: v } })) },
+        scopeLogs: [
+          {
+            scope: { name: 'test' },
+            logRecords: records.map((r) => ({
+              timeUnixNano: r.timeUnixNano.toString(),
+              severityNumber: 9,
+              severityText: 'INFO',
+              body: { stringValue: r.body },
+            })),
+          },
+        ],
+      },
+    ],
+  });
+}

@@ -2,18 +2,22 @@
  * The server role: opens the store, builds the pipeline, serves HTTP and gRPC, and
  * shuts down in the order that keeps every acknowledgement honest:
  * stop accepting requests, let in-flight ones finish (their batches drain
- * through the pipeline), stop the pipeline, close the store.
+ * through the pipeline), stop the pipeline, close the store. Retention
+ * starts after the store opens and is stopped (a running enforcement
+ * finishes) before the store closes.
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { GRPC_INGEST_SERVICE, HTTP_INGEST_SERVICE, Pipeline, PipelineMetrics, ServiceMap, createLogger, type Logger } from '@meshlog/core';
-import { LogStore, STORE_SERVICE } from '@meshlog/store';
+import { LogStore, RetentionScheduler, RetentionService, STORE_SERVICE } from '@meshlog/store';
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp } from './http/app.js';
 import { FastifyIngestHost } from './http/ingest-host.js';
 import { registerLokiRoutes } from './http/loki-routes.js';
 import { registerTraceRoutes } from './http/trace-routes.js';
+import { registerRetentionRoutes } from './http/retention-routes.js';
+import { RetentionMetrics } from './retention/retention-metrics.js';
 import { TokenStore } from './auth/token-store.js';
 import { GrpcJsIngestHost, bearerTokenAuthenticator } from './grpc/grpc-ingest-host.js';
 import type { ServerConfig } from './config/server-config.js';
@@ -29,6 +33,7 @@ export interface RunningServer {
   adminTokenPath: string;
   adminTokenCreated: boolean;
   store: LogStore;
+  retention: RetentionService;
   http: FastifyInstance;
   stop(): Promise<void>;
 }
@@ -94,6 +99,23 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   registerLokiRoutes(http, { store, maxEntriesLimit: config.limits.max_entries_limit, maxQueryRangeHours: config.limits.max_query_range_hours });
   registerTraceRoutes(http, store);
 
+  const retentionLogger = logger.child({ component: 'retention' });
+  const retention = new RetentionService(store, { defaultKeepDays: config.retention.default_keep_days, logger: retentionLogger });
+  const configured = await retention.applyConfigured(config.retention.policies);
+  if (configured.length > 0) retentionLogger.info('retention policies applied from the config file', { policies: configured.map((p) => ({ tenant: p.tenant, selector: p.selector ?? '', keep_days: p.keep_days })) });
+  const retentionMetrics = new RetentionMetrics(metrics.registry);
+  const scheduler = new RetentionScheduler({
+    intervalMs: config.retention.interval_minutes * 60_000,
+    startDelayMs: config.retention.start_delay_seconds * 1000,
+    run: () => retentionMetrics.observe('schedule', () => retention.enforce()),
+    logger: retentionLogger,
+  });
+  registerRetentionRoutes(http, {
+    retention,
+    defaultKeepDays: config.retention.default_keep_days,
+    enforce: (scope) => retentionMetrics.observe('api', () => retention.enforce(scope), scope.tenant),
+  });
+
   let grpcAddress: string | undefined;
   if (grpcHost) {
     try {
@@ -118,6 +140,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   } else {
     await http.ready();
   }
+  scheduler.start();
   ready = true;
   logger.info('meshlog server started', { http: httpUrl ?? 'off', grpc: grpcAddress ?? 'off', dataDir, store: describe, components: pipeline.componentIds });
 
@@ -127,12 +150,14 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
       ready = false;
       // Both listeners stop taking calls; in-flight ones finish (acknowledged) before the pipeline drains.
       await Promise.all([http.close(), grpcHost?.close()]);
+      await scheduler.stop();
       await pipeline.stop();
+      await retention.idle();
       await store.close();
       logger.info('meshlog server stopped');
     })();
     return stopping;
   };
 
-  return { config, dataDir, httpUrl, grpcAddress, adminTokenPath: admin.path, adminTokenCreated: admin.created, store, http, stop };
+  return { config, dataDir, httpUrl, grpcAddress, adminTokenPath: admin.path, adminTokenCreated: admin.created, store, retention, http, stop };
 }

@@ -11,6 +11,12 @@ export interface QueryOptions {
   params?: Record<string, unknown>;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /**
+   * A long maintenance statement (a retention mutation, a partition drop):
+   * the embedded backend runs it on a session of its own, so it never holds
+   * back ingest acknowledgements or queries. Backends without sessions ignore it.
+   */
+  maintenance?: boolean;
 }
 
 export interface QueryResult<T> {

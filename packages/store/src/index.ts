@@ -13,3 +13,4 @@ export { storeSink, STORE_SERVICE } from './sink/store-sink.js';
 export * from './query/log-select.js';
 export { IngestWal, type IngestWalOptions, type WalApplyTarget, type WalStats } from './wal/ingest-wal.js';
 export { encodeGroup, decodeGroup, type WalBatch, type WalGroup } from './wal/wal-format.js';
+export * from './retention/index.js';

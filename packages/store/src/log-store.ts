@@ -111,8 +111,11 @@ export class LogStore {
     if (spans.length > 0) await this.backend.insertRows(`${this.database}.spans`, SPAN_COLUMNS, encodeSpanRows(spans));
   }
 
-  /** Read-your-writes: a query sees every record acknowledged before it started. */
-  private async visible(): Promise<void> {
+  /**
+   * Read-your-writes: a query sees every record acknowledged before it
+   * started. Public for retention, which must see what it may delete.
+   */
+  async visible(): Promise<void> {
     await this.wal?.waitVisible();
   }
 

@@ -1,11 +1,12 @@
 /**
  * The server's configuration: listeners, data directory, storage, query
- * limits and the pipeline graph. Loaded once at start from an optional YAML
- * file, overridden by command-line flags, validated strictly (unknown keys
- * are errors naming their line), then frozen.
+ * limits, retention and the pipeline graph. Loaded once at start from an
+ * optional YAML file, overridden by command-line flags, validated strictly
+ * (unknown keys are errors naming their line), then frozen.
  */
 import { z } from 'zod';
 import { ConfigSource, buildPipelineSpec, type ComponentRegistry, type PipelineSpec } from '@meshlog/core';
+import { MAX_KEEP_DAYS, SelectorError, canonicalSelector } from '@meshlog/store';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -141,12 +142,64 @@ export const LimitsSchema = z
   })
   .strict();
 
+const keepDays = z.number().int().min(0).max(MAX_KEEP_DAYS);
+
+/** A LogQL stream selector, validated as a query's selector is (the message says why not). */
+export const selectorText = z.string().superRefine((text, ctx) => {
+  try {
+    canonicalSelector(text);
+  } catch (err) {
+    if (!(err instanceof SelectorError)) throw err;
+    ctx.addIssue({ code: 'custom', message: `invalid stream selector: ${err.message}` });
+  }
+});
+
+export const RetentionSchema = z
+  .object({
+    /** Enforcement runs this often (measured from the end of the previous run). */
+    interval_minutes: z.number().positive().max(7 * 24 * 60).default(60),
+    /** The first run, this long after start (seconds). */
+    start_delay_seconds: z.number().min(0).max(24 * 3600).default(60),
+    /** Days kept for every tenant without a default policy of its own; 0 = forever. */
+    default_keep_days: keepDays.default(90),
+    /** Applied at start; authoritative for the (tenant, selector) pairs they name. */
+    policies: z
+      .array(
+        z
+          .object({
+            tenant: z.string().min(1),
+            selector: selectorText.optional(),
+            keep_days: keepDays,
+          })
+          .strict(),
+      )
+      .default([])
+      .superRefine((policies, ctx) => {
+        // One policy per (tenant, selector): a second entry would silently override the first.
+        const seen = new Map<string, number>();
+        policies.forEach((p, i) => {
+          let selector: string;
+          try {
+            selector = p.selector === undefined ? '' : canonicalSelector(p.selector).text;
+          } catch {
+            return; // reported on the selector itself
+          }
+          const key = JSON.stringify([p.tenant, selector]);
+          const first = seen.get(key);
+          if (first !== undefined) ctx.addIssue({ code: 'custom', path: [i], message: `duplicate policy: policies[${first}] has the same tenant and selector` });
+          else seen.set(key, i);
+        });
+      }),
+  })
+  .strict();
+
 export const ServerFileSchema = z
   .object({
     server: ServerSectionSchema.default(ServerSectionSchema.parse({})),
     data_dir: z.string().min(1).default('data'),
     storage: StorageSchema.default(StorageSchema.parse({})),
     limits: LimitsSchema.default(LimitsSchema.parse({})),
+    retention: RetentionSchema.default(RetentionSchema.parse({})),
     sources: z.record(z.string(), z.unknown()).optional(),
     transforms: z.record(z.string(), z.unknown()).optional(),
     sinks: z.record(z.string(), z.unknown()).optional(),

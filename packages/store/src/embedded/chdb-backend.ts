@@ -5,8 +5,9 @@
  * writer's session would stall ingest acknowledgements. So writes get
  * sessions of their own (several, so inserts can run in parallel when the
  * store sink's queue has `concurrency` > 1) and reads a small pool; all
- * sessions open the same path, which chDB supports. Every call runs off the
- * event loop.
+ * sessions open the same path, which chDB supports. Maintenance statements
+ * (retention mutations, which take seconds on big partitions) get a session
+ * of their own, opened on first use. Every call runs off the event loop.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +25,9 @@ export class ChdbBackend implements SqlBackend {
   readonly kind = 'embedded' as const;
   private readonly writers: Session[];
   private readonly readers: Session[];
+  private maintenanceSession: Session | undefined;
+  private readonly path: string;
+  private readonly connectionArgs: string[];
   private nextReader = 0;
   private nextWriter = 0;
   private closed = false;
@@ -32,6 +36,8 @@ export class ChdbBackend implements SqlBackend {
     const path = join(opts.dataDir, 'clickhouse');
     mkdirSync(path, { recursive: true, mode: 0o700 });
     const connectionArgs = ['--output_format_json_quote_64bit_integers=1', ...(opts.connectionArgs ?? [])];
+    this.path = path;
+    this.connectionArgs = connectionArgs;
     this.writers = Array.from({ length: Math.max(1, opts.writers ?? 1) }, () => new Session(path, { connectionArgs }));
     this.readers = Array.from({ length: Math.max(1, opts.readers ?? 2) }, () => new Session(path, { connectionArgs }));
   }
@@ -39,6 +45,11 @@ export class ChdbBackend implements SqlBackend {
   /** DDL always runs on the first writer, so schema changes are ordered. */
   private get writer(): Session {
     return this.writers[0]!;
+  }
+
+  private maintenance(): Session {
+    this.maintenanceSession ??= new Session(this.path, { connectionArgs: this.connectionArgs });
+    return this.maintenanceSession;
   }
 
   private reader(): Session {
@@ -49,9 +60,10 @@ export class ChdbBackend implements SqlBackend {
 
   async exec(sql: string, opts: QueryOptions = {}): Promise<void> {
     this.assertOpen();
+    const session = opts.maintenance ? this.maintenance() : this.writer;
     try {
-      if (opts.params) await this.writer.queryBindAsync(sql, opts.params, { format: 'CSV' });
-      else await this.writer.queryAsync(sql, { format: 'CSV' });
+      if (opts.params) await session.queryBindAsync(sql, opts.params, { format: 'CSV' });
+      else await session.queryAsync(sql, { format: 'CSV' });
     } catch (err) {
       throw toStoreError(err);
     }
@@ -59,7 +71,7 @@ export class ChdbBackend implements SqlBackend {
 
   async query<T>(sql: string, opts: QueryOptions = {}): Promise<QueryResult<T>> {
     this.assertOpen();
-    const session = this.reader();
+    const session = opts.maintenance ? this.maintenance() : this.reader();
     const qopts = {
       format: 'JSONEachRow',
       ...(opts.signal ? { signal: opts.signal } : {}),
@@ -88,7 +100,7 @@ export class ChdbBackend implements SqlBackend {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const s of [...this.writers, ...this.readers]) s.close();
+    for (const s of [...this.writers, ...this.readers, ...(this.maintenanceSession ? [this.maintenanceSession] : [])]) s.close();
   }
 
   private assertOpen(): void {

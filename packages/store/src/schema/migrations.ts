@@ -116,6 +116,14 @@ function compressionBlocks(caps: Capabilities): string[] {
   return caps.codecs ? ['min_compress_block_size = 1048576', 'max_compress_block_size = 4194304'] : [];
 }
 
+/**
+ * Small control tables (retention): durable like the data, but without the
+ * block deduplication window, so two identical rows are never merged into one.
+ */
+function fsyncOnly(caps: Capabilities): string[] {
+  return caps.fsyncSettings ? ['fsync_after_insert = 1', 'fsync_part_directory = 1'] : [];
+}
+
 function codec(caps: Capabilities, c: string): string {
   return caps.codecs ? ` CODEC(${c})` : '';
 }
@@ -191,6 +199,94 @@ export const MIGRATIONS: Migration[] = [
         },
       ];
     },
+  },
+  {
+    version: 2,
+    description: 'retention: policies, legal holds, their change log, deletion records',
+    // Drawn in packages/store/src/retention/README.md. Policies and holds are
+    // append-only versions (current = latest version per id): plain
+    // MergeTree, no mutations, runs on 18.16 and behind Distributed tables.
+    steps: (caps) => [
+      {
+        kind: 'table',
+        table: {
+          name: 'retention_policies',
+          columns: `  tenant ${lc(caps, 'String')},
+  id String,
+  version UInt64,
+  selector String,
+  keep_days UInt32,
+  deleted UInt8,
+  changed_by String,
+  changed_at_ms UInt64`,
+          partitionBy: 'tuple()',
+          orderBy: '(tenant, id, version)',
+          settings: fsyncOnly(caps),
+        },
+      },
+      {
+        kind: 'table',
+        table: {
+          name: 'legal_holds',
+          columns: `  tenant ${lc(caps, 'String')},
+  id String,
+  version UInt64,
+  selector String,
+  from_ns UInt64,
+  to_ns UInt64,
+  reason String,
+  created_by String,
+  created_at_ms UInt64,
+  released UInt8,
+  changed_by String,
+  changed_at_ms UInt64`,
+          partitionBy: 'tuple()',
+          orderBy: '(tenant, id, version)',
+          settings: fsyncOnly(caps),
+        },
+      },
+      {
+        kind: 'table',
+        table: {
+          name: 'retention_changes',
+          columns: `  tenant ${lc(caps, 'String')},
+  id String,
+  at_ms UInt64,
+  actor String,
+  object_kind ${lc(caps, 'String')},
+  object_id String,
+  action ${lc(caps, 'String')},
+  before String,
+  after String`,
+          partitionBy: 'tuple()',
+          orderBy: '(tenant, at_ms, id)',
+          settings: fsyncOnly(caps),
+        },
+      },
+      {
+        kind: 'table',
+        table: {
+          name: 'deletions',
+          columns: `  tenant ${lc(caps, 'String')},
+  id String,
+  run_id String,
+  table_name ${lc(caps, 'String')},
+  partition String,
+  policy_id String,
+  selector String,
+  from_ns UInt64,
+  to_ns UInt64,
+  rows UInt64,
+  method ${lc(caps, 'String')},
+  started_at_ms UInt64,
+  finished_at_ms UInt64,
+  approved_by String`,
+          partitionBy: 'tuple()',
+          orderBy: '(tenant, started_at_ms, id)',
+          settings: fsyncOnly(caps),
+        },
+      },
+    ],
   },
 ];
 
