@@ -34,6 +34,8 @@ export interface ServerProcess {
   port: number;
   dataDir: string;
   token: string;
+  /** `127.0.0.1:<port>` of the gRPC listener when started with `grpc: true`. */
+  grpcAddress: string | undefined;
   proc: ChildProcess;
   output(): string;
   kill9(): Promise<void>;
@@ -45,14 +47,17 @@ export interface StartOptions {
   port?: number;
   args?: string[];
   env?: Record<string, string>;
+  /** Open the gRPC listener (OTLP/gRPC, Envoy ALS) on a free port; off by default. */
+  grpc?: boolean;
 }
 
 export async function startServerProcess(opts: StartOptions = {}): Promise<ServerProcess> {
   const dataDir = opts.dataDir ?? tempDir();
   const port = opts.port ?? (await freePort());
+  const grpcPort = opts.grpc ? await freePort() : 0;
   const proc = spawn(
     process.execPath,
-    [MESHLOG_BIN, 'server', '--data-dir', dataDir, '--http-port', String(port), '--grpc-port', '0', '--syslog-port', '0', '--syslog-tls-port', '0', '--forward-port', '0', ...(opts.args ?? [])],
+    [MESHLOG_BIN, 'server', '--data-dir', dataDir, '--http-port', String(port), '--grpc-port', String(grpcPort), '--syslog-port', '0', '--syslog-tls-port', '0', '--forward-port', '0', ...(opts.args ?? [])],
     { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -81,6 +86,7 @@ export async function startServerProcess(opts: StartOptions = {}): Promise<Serve
     port,
     dataDir,
     token,
+    grpcAddress: grpcPort ? `127.0.0.1:${grpcPort}` : undefined,
     proc,
     output: () => out,
     kill9: async () => {

@@ -4,5 +4,11 @@
  */
 export { otlpSource } from './sources/otlp/otlp-source.js';
 export { decodeOtlpLogs, decodeOtlpTraces, encodingOf, OtlpDecodeError } from './sources/otlp/otlp-decode.js';
-export { otlpType } from './sources/otlp/otlp-proto.js';
+export { otlpType, otlpRoot, OTLP_LOGS_SERVICE, OTLP_TRACE_SERVICE } from './sources/otlp/otlp-proto.js';
+export { otlpGrpcSource } from './sources/otlp_grpc/otlp-grpc-source.js';
+export { envoyAlsSource } from './sources/envoy_als/envoy-als-source.js';
+export { AlsStreamDecoder, AlsDecodeError, nodeResource, parseIstioNodeId, responseFlagsOf, renderDefaultFormat, traceContext } from './sources/envoy_als/als-decode.js';
+export { ALS_SERVICE, ALS_METHOD, alsType } from './sources/envoy_als/als-proto.js';
+export { protoRoot, PROTO_DIR } from './proto/proto-root.js';
+export { encodeRetryStatus, decodeRetryDelayMs } from './proto/rpc-status.js';
 export { stdoutSink } from './sinks/stdout/stdout-sink.js';

@@ -14,3 +14,4 @@ export * from './config/pipeline-config.js';
 export * from './telemetry/logger.js';
 export * from './telemetry/metrics.js';
 export * from './ingest/http-ingest.js';
+export * from './ingest/grpc-ingest.js';

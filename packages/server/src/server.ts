@@ -1,5 +1,5 @@
 /**
- * The server role: opens the store, builds the pipeline, serves HTTP, and
+ * The server role: opens the store, builds the pipeline, serves HTTP and gRPC, and
  * shuts down in the order that keeps every acknowledgement honest:
  * stop accepting requests, let in-flight ones finish (their batches drain
  * through the pipeline), stop the pipeline, close the store. Retention
@@ -8,7 +8,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { HTTP_INGEST_SERVICE, Pipeline, PipelineMetrics, ServiceMap, createLogger, type Logger } from '@meshlog/core';
+import * as grpc from '@grpc/grpc-js';
+import { GRPC_INGEST_SERVICE, HTTP_INGEST_SERVICE, Pipeline, PipelineMetrics, ServiceMap, createLogger, type Logger } from '@meshlog/core';
 import { LogStore, RetentionScheduler, RetentionService, STORE_SERVICE, openEmbeddedStore, type EncryptionStatus } from '@meshlog/store';
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp } from './http/app.js';
@@ -18,6 +19,7 @@ import { registerTraceRoutes } from './http/trace-routes.js';
 import { registerRetentionRoutes } from './http/retention-routes.js';
 import { RetentionMetrics } from './retention/retention-metrics.js';
 import { TokenStore } from './auth/token-store.js';
+import { GrpcJsIngestHost, bearerTokenAuthenticator } from './grpc/grpc-ingest-host.js';
 import { encryptionSetting, type ServerConfig } from './config/server-config.js';
 import { openClickHouseBackend } from './store-backend.js';
 
@@ -26,6 +28,8 @@ export interface RunningServer {
   dataDir: string;
   /** Base URL of the HTTP listener, e.g. http://127.0.0.1:3100 (undefined when http_port is 0). */
   httpUrl: string | undefined;
+  /** `host:port` of the gRPC listener (undefined when grpc_port is 0). */
+  grpcAddress: string | undefined;
   adminTokenPath: string;
   adminTokenCreated: boolean;
   /** How the embedded store is kept at rest (key source and ids; never keys); undefined with storage.clickhouse. */
@@ -89,6 +93,27 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     isReady: () => ready,
   });
   const services = new ServiceMap().set(STORE_SERVICE, store).set(HTTP_INGEST_SERVICE, new FastifyIngestHost(http, config.server.max_request_bytes));
+  // One gRPC listener for every gRPC source; they register their services on it while the pipeline starts.
+  const grpcHost =
+    config.server.grpc_port !== 0
+      ? new GrpcJsIngestHost(
+          {
+            listenAddress: config.server.listen_address,
+            port: config.server.grpc_port,
+            maxReceiveMessageBytes: config.server.grpc.max_receive_message_bytes,
+            maxConcurrentStreams: config.server.grpc.max_concurrent_streams,
+            keepaliveTimeMs: config.server.grpc.keepalive_time_ms,
+            keepaliveTimeoutMs: config.server.grpc.keepalive_timeout_ms,
+            maxConnectionIdleMs: config.server.grpc.max_connection_idle_ms,
+            shutdownGraceMs: config.server.grpc.shutdown_grace_ms,
+            // Plaintext until TLS/mTLS is configured (the Security work); bind to loopback meanwhile.
+            credentials: () => grpc.ServerCredentials.createInsecure(),
+            authenticate: bearerTokenAuthenticator((token) => tokens.verify(token)),
+          },
+          logger.child({ component: 'grpc' }),
+        )
+      : undefined;
+  if (grpcHost) services.set(GRPC_INGEST_SERVICE, grpcHost);
   const pipeline = await Pipeline.build(config.pipeline, { dataDir, logger, metrics, services });
   await pipeline.start();
 
@@ -112,6 +137,20 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     enforce: (scope) => retentionMetrics.observe('api', () => retention.enforce(scope), scope.tenant),
   });
 
+  let grpcAddress: string | undefined;
+  if (grpcHost) {
+    try {
+      const port = await grpcHost.listen();
+      const host = config.server.listen_address.includes(':') ? `[${config.server.listen_address}]` : config.server.listen_address;
+      grpcAddress = `${host}:${port}`;
+    } catch (err) {
+      await grpcHost.close();
+      await pipeline.stop();
+      await store.close();
+      throw err;
+    }
+  }
+
   let httpUrl: string | undefined;
   if (config.server.http_port !== 0) {
     await http.listen({ host: config.server.listen_address, port: config.server.http_port });
@@ -124,13 +163,14 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   }
   scheduler.start();
   ready = true;
-  logger.info('meshlog server started', { http: httpUrl ?? 'off', dataDir, store: describe, components: pipeline.componentIds });
+  logger.info('meshlog server started', { http: httpUrl ?? 'off', grpc: grpcAddress ?? 'off', dataDir, store: describe, components: pipeline.componentIds });
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       ready = false;
-      await http.close();
+      // Both listeners stop taking calls; in-flight ones finish (acknowledged) before the pipeline drains.
+      await Promise.all([http.close(), grpcHost?.close()]);
       await scheduler.stop();
       await pipeline.stop();
       await retention.idle();
@@ -140,5 +180,5 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     return stopping;
   };
 
-  return { config, dataDir, httpUrl, adminTokenPath: admin.path, adminTokenCreated: admin.created, encryption, store, retention, http, stop };
+  return { config, dataDir, httpUrl, grpcAddress, adminTokenPath: admin.path, adminTokenCreated: admin.created, encryption, store, retention, http, stop };
 }

@@ -57,6 +57,7 @@ export async function serverCommand(opts: ServerCommandOptions): Promise<void> {
   const say = (s: string): boolean => process.stderr.write(s + '\n');
   say('');
   say(`Meshlog server is up: ${server.httpUrl ?? '(HTTP listener off)'}`);
+  if (server.grpcAddress) say(`  gRPC         ${server.grpcAddress} (OTLP/gRPC, Envoy ALS; metadata authorization: Bearer <token>)`);
   say(`  data dir     ${server.dataDir}`);
   say(`  admin token  ${server.adminTokenPath}${server.adminTokenCreated ? ' (created now, mode 0600)' : ''}`);
   const enc = server.encryption;

@@ -124,3 +124,14 @@ test('encryption: two choices at once, a misspelled key, a bad variable name: er
     (err: unknown) => err instanceof ConfigError && /key_env: must be an environment variable name/.test(err.message),
   );
 });
+
+test('the default pipeline puts OTLP/gRPC and Envoy ALS on the gRPC port, and leaves them out when it is 0', () => {
+  const ids = (c: ReturnType<typeof loadServerConfig>): string[] => c.pipeline.components.map((x) => `${x.id}:${x.type}`).sort();
+  assert.deepEqual(ids(load('{}')), ['envoy_als:envoy_als', 'otlp:otlp', 'otlp_grpc:otlp_grpc', 'store:store']);
+  assert.deepEqual(ids(loadServerConfig(undefined, { grpcPort: 0 }, serverRegistry)), ['otlp:otlp', 'store:store']);
+  const grpc = load('server:\n  grpc:\n    max_receive_message_bytes: 1048576\n').server.grpc;
+  assert.equal(grpc.max_receive_message_bytes, 1_048_576);
+  assert.equal(grpc.max_concurrent_streams, 100);
+  assert.equal(load('{}').server.grpc.max_receive_message_bytes, 16 * 1024 * 1024);
+  assert.match(problems('server:\n  grpc:\n    max_message_bytes: 5\n'), /unknown key "max_message_bytes"/);
+});

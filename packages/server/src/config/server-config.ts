@@ -10,6 +10,24 @@ import { MAX_KEEP_DAYS, SelectorError, canonicalSelector, type EncryptionSetting
 
 const port = z.number().int().min(0).max(65535);
 
+/** Limits of the gRPC listener (OTLP/gRPC, Envoy ALS). */
+export const GrpcSectionSchema = z
+  .object({
+    /** Largest request message after decompression; larger ones get RESOURCE_EXHAUSTED. */
+    max_receive_message_bytes: z.number().int().positive().max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
+    /** HTTP/2 streams (calls) one connection may have open at once. */
+    max_concurrent_streams: z.number().int().positive().default(100),
+    /** Ping a connection after this long without activity; 0 = never. */
+    keepalive_time_ms: z.number().int().min(0).default(60_000),
+    /** A peer that does not answer a ping within this is dropped. */
+    keepalive_timeout_ms: z.number().int().positive().default(20_000),
+    /** A connection with no open call for this long is closed (clients reconnect transparently). */
+    max_connection_idle_ms: z.number().int().positive().default(300_000),
+    /** On shutdown, in-flight calls get this long to finish before they are cancelled. */
+    shutdown_grace_ms: z.number().int().min(0).default(10_000),
+  })
+  .strict();
+
 export const ServerSectionSchema = z
   .object({
     listen_address: z.string().min(1).default('127.0.0.1'),
@@ -23,6 +41,7 @@ export const ServerSectionSchema = z
     /** Idle keep-alive sockets are closed after this long. */
     keep_alive_timeout_ms: z.number().int().positive().default(65_000),
     request_timeout_ms: z.number().int().positive().default(120_000),
+    grpc: GrpcSectionSchema.default(GrpcSectionSchema.parse({})),
   })
   .strict();
 
@@ -243,10 +262,15 @@ type ServerSection = z.infer<typeof ServerSectionSchema>;
  * on the shared HTTP listener; listener sources get their address and port
  * here. To add a source: one entry below, and its type in registry.ts.
  */
-export function defaultPipeline(_server: ServerSection): { sources: Record<string, unknown>; sinks: Record<string, unknown> } {
+export function defaultPipeline(server: ServerSection): { sources: Record<string, unknown>; sinks: Record<string, unknown> } {
   const sources: Record<string, unknown> = {
     otlp: { type: 'otlp' },
   };
+  // Both register on the one gRPC listener (server.grpc_port).
+  if (server.grpc_port !== 0) {
+    sources['otlp_grpc'] = { type: 'otlp_grpc' };
+    sources['envoy_als'] = { type: 'envoy_als' };
+  }
   return { sources, sinks: { store: { type: 'store', inputs: Object.keys(sources) } } };
 }
 

@@ -8,8 +8,6 @@
  */
 import {
   HTTP_INGEST_SERVICE,
-  PipelineError,
-  nowUnixNano,
   type BuildContext,
   type ComponentDefinition,
   type HttpIngestHost,
@@ -18,9 +16,9 @@ import {
   type IngestRoute,
   type Source,
 } from '@meshlog/core';
-import { createHash } from 'node:crypto';
 import { OtlpSourceConfigSchema, type OtlpSourceConfig } from './config.js';
-import { OtlpDecodeError, decodeOtlpLogs, decodeOtlpTraces, encodingOf, type OtlpEncoding } from './otlp-decode.js';
+import { encodingOf, type OtlpEncoding } from './otlp-decode.js';
+import { encodeOtlpSuccess, ingestOtlpRequest, otlpSuccessObject, type OtlpSignal } from './otlp-ingest.js';
 import { otlpType } from './otlp-proto.js';
 
 export const otlpSource: ComponentDefinition<OtlpSourceConfig> = {
@@ -56,60 +54,27 @@ class OtlpSource implements Source {
     this.ctx.services.get<HttpIngestHost>(HTTP_INGEST_SERVICE)?.unmount(this.ctx.id);
   }
 
-  private async handle(req: IngestRequest, signal: 'logs' | 'traces'): Promise<IngestResponse> {
+  private async handle(req: IngestRequest, signal: OtlpSignal): Promise<IngestResponse> {
     const encoding = encodingOf(req.contentType);
     if (!encoding) {
       this.ctx.metrics.error('unsupported_content_type');
       return errorResponse('json', 400, `unsupported content type ${JSON.stringify(req.contentType)}; OTLP/HTTP takes application/x-protobuf or application/json`);
     }
-    let records: number;
-    let rejected: number;
-    let firstError: string | undefined;
-    let emit: () => Promise<void>;
-    // The same request body from the same tenant is a retry (exporters resend
-    // identical payloads); the store acknowledges it again without a second copy.
-    const id = createHash('sha256').update(req.tenant).update('\0').update(signal).update('\0').update(req.body).digest('base64url').slice(0, 32);
-    try {
-      if (signal === 'logs') {
-        const d = decodeOtlpLogs(req.body, encoding, nowUnixNano());
-        records = d.records.length;
-        ({ rejected, firstError } = d);
-        emit = () => this.ctx.emit({ kind: 'logs', tenant: req.tenant, source: this.ctx.id, id, records: d.records }, { maxWaitMs: this.config.max_wait_ms });
-      } else {
-        const d = decodeOtlpTraces(req.body, encoding);
-        records = d.spans.length;
-        ({ rejected, firstError } = d);
-        emit = () => this.ctx.emit({ kind: 'spans', tenant: req.tenant, source: this.ctx.id, id, spans: d.spans }, { maxWaitMs: this.config.max_wait_ms });
-      }
-    } catch (err) {
-      if (!(err instanceof OtlpDecodeError)) throw err;
-      this.ctx.metrics.error('decode_failed');
-      return errorResponse(encoding, 400, err.message);
+    const outcome = await ingestOtlpRequest(this.ctx, { tenant: req.tenant, signal, body: req.body, encoding, maxWaitMs: this.config.max_wait_ms });
+    switch (outcome.kind) {
+      case 'invalid':
+        return errorResponse(encoding, 400, outcome.message);
+      case 'retry':
+        return { ...errorResponse(encoding, outcome.throttled ? 429 : 503, outcome.message), headers: { 'retry-after': String(Math.ceil(outcome.retryAfterMs / 1000)) } };
+      case 'accepted':
+        return successResponse(encoding, signal, outcome.rejected, outcome.firstError);
     }
-    this.ctx.metrics.received(records, req.body.length);
-    if (rejected > 0) this.ctx.metrics.discarded(rejected, 'invalid', req.tenant);
-    if (records > 0) {
-      try {
-        await emit();
-      } catch (err) {
-        if (err instanceof PipelineError && !err.retryable) return errorResponse(encoding, 400, err.message);
-        const retryAfter = Math.ceil(((err instanceof PipelineError ? err.retryAfterMs : undefined) ?? 1000) / 1000);
-        const status = err instanceof PipelineError && err.reason === 'queue_full' ? 429 : 503;
-        return { ...errorResponse(encoding, status, (err as Error).message), headers: { 'retry-after': String(retryAfter) } };
-      }
-    }
-    return successResponse(encoding, signal, rejected, firstError);
   }
 }
 
-function successResponse(encoding: OtlpEncoding, signal: 'logs' | 'traces', rejected: number, firstError: string | undefined): IngestResponse {
-  const partial =
-    rejected > 0
-      ? { partialSuccess: { [signal === 'logs' ? 'rejectedLogRecords' : 'rejectedSpans']: rejected, errorMessage: firstError ?? '' } }
-      : {};
-  if (encoding === 'json') return { status: 200, contentType: 'application/json', body: JSON.stringify(partial) };
-  const type = otlpType(signal === 'logs' ? 'ExportLogsServiceResponse' : 'ExportTraceServiceResponse');
-  return { status: 200, contentType: 'application/x-protobuf', body: Buffer.from(type.encode(type.fromObject(partial)).finish()) };
+function successResponse(encoding: OtlpEncoding, signal: OtlpSignal, rejected: number, firstError: string | undefined): IngestResponse {
+  if (encoding === 'json') return { status: 200, contentType: 'application/json', body: JSON.stringify(otlpSuccessObject(signal, rejected, firstError)) };
+  return { status: 200, contentType: 'application/x-protobuf', body: encodeOtlpSuccess(signal, rejected, firstError) };
 }
 
 /** OTLP/HTTP error bodies are a google.rpc.Status in the request's encoding. */

@@ -1,0 +1,293 @@
+/**
+ * The server's gRPC listener (`server.grpc_port`, 4317 by default): one
+ * `@grpc/grpc-js` server that every gRPC source registers its services on
+ * (OTLP/gRPC, Envoy ALS) before it starts listening.
+ *
+ * The host, not the sources, owns what must hold for every call:
+ * - authentication: `authenticate` turns call metadata into an identity (a
+ *   bearer token today; a client certificate's SPIFFE ID when mTLS arrives)
+ *   and the tenant comes from that identity only; calls without one end
+ *   with UNAUTHENTICATED before a handler runs;
+ * - limits: largest message after decompression (`max_receive_message_bytes`,
+ *   RESOURCE_EXHAUSTED beyond it, enforced by grpc-js before decoding),
+ *   concurrent streams per connection, keepalive pings that drop dead peers,
+ *   idle connections closed;
+ * - error mapping: `GrpcIngestError` becomes its status (with a RetryInfo
+ *   trailer when it carries a delay); anything else becomes INTERNAL with a
+ *   generic message and is logged, so internals never reach a client;
+ * - shutdown: no new calls, in-flight ones finish (their batches are
+ *   acknowledged) within `shutdownGraceMs`, then the rest are cancelled.
+ *
+ * Transport security is `credentials()`: plaintext for now (bind to
+ * loopback), TLS and mutual TLS arrive with the Security work by passing
+ * other `ServerCredentials` here and an authenticator that reads the peer
+ * certificate from the call's auth context.
+ */
+import * as grpc from '@grpc/grpc-js';
+import {
+  GrpcIngestError,
+  GrpcStatus,
+  type GrpcCall,
+  type GrpcClientStreamMethod,
+  type GrpcIngestHost,
+  type GrpcService,
+  type GrpcUnaryMethod,
+  type Logger,
+} from '@meshlog/core';
+import { encodeRetryStatus } from '@meshlog/components';
+
+/** Who is calling, as the authenticator decided: a tenant, or why not. */
+export type GrpcAuthResult = { ok: true; tenant: string } | { ok: false; message: string; /** No credentials were presented at all. */ missing: boolean };
+
+export interface GrpcAuthInput {
+  metadata: grpc.Metadata;
+  /** TLS details of the connection (peer certificate) once TLS is configured. */
+  authContext: ReturnType<grpc.ServerUnaryCall<Buffer, Buffer>['getAuthContext']>;
+}
+
+export type GrpcAuthenticator = (input: GrpcAuthInput) => GrpcAuthResult;
+
+export interface GrpcIngestHostOptions {
+  listenAddress: string;
+  port: number;
+  maxReceiveMessageBytes: number;
+  maxConcurrentStreams: number;
+  keepaliveTimeMs: number;
+  keepaliveTimeoutMs: number;
+  maxConnectionIdleMs: number;
+  shutdownGraceMs: number;
+  /** Transport security of the listener; `grpc.ServerCredentials.createInsecure()` until TLS is configured. */
+  credentials: () => grpc.ServerCredentials;
+  authenticate: GrpcAuthenticator;
+}
+
+/** Metadata keys that carry credentials: never handed to sources. */
+const CREDENTIAL_KEYS = new Set(['authorization', 'x-api-key']);
+
+const identity = (b: Buffer): Buffer => b;
+
+export class GrpcJsIngestHost implements GrpcIngestHost {
+  private readonly server: grpc.Server;
+  private readonly active = new Map<string, boolean>();
+  private state: 'new' | 'listening' | 'closed' = 'new';
+  private closing: Promise<void> | undefined;
+  /** Aborted when shutdown begins: long-lived client streams stop reading and end. */
+  private readonly draining = new AbortController();
+
+  constructor(
+    private readonly opts: GrpcIngestHostOptions,
+    private readonly logger: Logger,
+  ) {
+    this.server = new grpc.Server({
+      'grpc.max_receive_message_length': opts.maxReceiveMessageBytes,
+      'grpc.max_concurrent_streams': opts.maxConcurrentStreams,
+      'grpc.keepalive_time_ms': opts.keepaliveTimeMs,
+      'grpc.keepalive_timeout_ms': opts.keepaliveTimeoutMs,
+      'grpc.max_connection_idle_ms': opts.maxConnectionIdleMs,
+    });
+  }
+
+  register(owner: string, services: GrpcService[]): void {
+    const firstRegistration = !this.active.has(owner);
+    this.active.set(owner, true);
+    if (!firstRegistration) return;
+    if (this.state !== 'new') throw new Error(`gRPC services of ${owner} must be registered before the listener starts`);
+    for (const service of services) {
+      const definition: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
+      const implementation: grpc.UntypedServiceImplementation = {};
+      for (const method of service.methods) {
+        definition[method.name] = {
+          path: `/${service.name}/${method.name}`,
+          requestStream: method.type === 'client_stream',
+          responseStream: false,
+          // Raw bytes both ways: each source decodes with its own protobuf definitions.
+          requestSerialize: identity,
+          requestDeserialize: identity,
+          responseSerialize: identity,
+          responseDeserialize: identity,
+          originalName: method.name,
+        };
+        implementation[method.name] = method.type === 'unary' ? this.unaryHandler(owner, method, service) : this.clientStreamHandler(owner, method, service);
+      }
+      if (service.insecureUnauthenticatedTenant !== undefined) {
+        this.logger.warn('gRPC service accepts calls without credentials (insecure opt-out)', { service: service.name, tenant: service.insecureUnauthenticatedTenant });
+      }
+      this.server.addService(definition, implementation);
+    }
+  }
+
+  unregister(owner: string): void {
+    if (this.active.has(owner)) this.active.set(owner, false);
+  }
+
+  /** Binds `listen_address:port` and starts serving; resolves with the bound port. */
+  async listen(): Promise<number> {
+    if (this.state !== 'new') throw new Error('the gRPC listener was already started');
+    const host = this.opts.listenAddress.includes(':') ? `[${this.opts.listenAddress}]` : this.opts.listenAddress;
+    const port = await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(`${host}:${this.opts.port}`, this.opts.credentials(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    });
+    this.state = 'listening';
+    return port;
+  }
+
+  /**
+   * Graceful: refuses new calls and waits for in-flight ones; after
+   * `shutdownGraceMs` cancels whatever is left (long-lived ALS streams).
+   * Safe before listen and safe twice.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.draining.abort(new Error('the server is shutting down'));
+      if (this.state !== 'listening') {
+        this.state = 'closed';
+        this.server.forceShutdown();
+        return;
+      }
+      this.state = 'closed';
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.logger.warn('gRPC calls still open after the shutdown grace period; cancelling them', { graceMs: this.opts.shutdownGraceMs });
+          this.server.forceShutdown();
+          resolve();
+        }, this.opts.shutdownGraceMs);
+        this.server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    })();
+    return this.closing;
+  }
+
+  private unaryHandler(owner: string, method: GrpcUnaryMethod, service: GrpcService): grpc.handleUnaryCall<Buffer, Buffer> {
+    return (call, callback) => {
+      const ctx = this.admit(owner, service, call, call.metadata);
+      if (ctx instanceof GrpcIngestError) {
+        callback(toServiceError(ctx));
+        return;
+      }
+      method.handler(call.request, ctx).then(
+        (response) => callback(null, response),
+        (err: unknown) => callback(this.toServiceErrorLogged(err, call.getPath())),
+      );
+    };
+  }
+
+  private clientStreamHandler(owner: string, method: GrpcClientStreamMethod, service: GrpcService): grpc.handleClientStreamingCall<Buffer, Buffer> {
+    return (call, callback) => {
+      const ctx = this.admit(owner, service, call, call.metadata);
+      if (ctx instanceof GrpcIngestError) {
+        callback(toServiceError(ctx));
+        call.destroy();
+        return;
+      }
+      method.handler(messagesOf(call, this.draining.signal), ctx).then(
+        (response) => callback(null, response),
+        (err: unknown) => {
+          // Stop reading what the client still sends: the status ends the call.
+          callback(this.toServiceErrorLogged(err, call.getPath()));
+          call.destroy();
+        },
+      );
+    };
+  }
+
+  /** Authenticates a call and builds what its handler sees, or the status that refuses it. */
+  private admit(
+    owner: string,
+    service: GrpcService,
+    call: grpc.ServerUnaryCall<Buffer, Buffer> | grpc.ServerReadableStream<Buffer, Buffer>,
+    metadata: grpc.Metadata,
+  ): GrpcCall | GrpcIngestError {
+    if (!this.active.get(owner)) {
+      return new GrpcIngestError(GrpcStatus.UNAVAILABLE, 'this ingest service is shutting down; retry against another instance', { retryAfterMs: 1000 });
+    }
+    const auth = this.opts.authenticate({ metadata, authContext: call.getAuthContext() });
+    let tenant: string;
+    if (auth.ok) tenant = auth.tenant;
+    else if (auth.missing && service.insecureUnauthenticatedTenant !== undefined) tenant = service.insecureUnauthenticatedTenant;
+    else return new GrpcIngestError(GrpcStatus.UNAUTHENTICATED, auth.message);
+    const cancelled = new AbortController();
+    call.once('cancelled', () => cancelled.abort(new Error('the client cancelled the call')));
+    return { tenant, peer: call.getPeer(), metadata: textMetadata(metadata), signal: AbortSignal.any([cancelled.signal, this.draining.signal]) };
+  }
+
+  private toServiceErrorLogged(err: unknown, path: string): Partial<grpc.StatusObject> {
+    if (err instanceof GrpcIngestError) return toServiceError(err);
+    if (isPrematureClose(err)) return { code: GrpcStatus.CANCELLED, details: 'the client cancelled the call' };
+    this.logger.error('gRPC handler failed', { method: path, error: err instanceof Error ? err.message : String(err) });
+    return { code: GrpcStatus.INTERNAL, details: `internal error in ${path}; it is logged on the server` };
+  }
+}
+
+function toServiceError(err: GrpcIngestError): Partial<grpc.StatusObject> {
+  const status: Partial<grpc.StatusObject> = { code: err.code, details: err.message };
+  if (err.retryAfterMs !== undefined) {
+    const trailers = new grpc.Metadata();
+    trailers.set('grpc-status-details-bin', encodeRetryStatus(err.code, err.message, err.retryAfterMs));
+    status.metadata = trailers;
+  }
+  return status;
+}
+
+function textMetadata(metadata: grpc.Metadata): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [key, values] of Object.entries(metadata.toJSON())) {
+    if (CREDENTIAL_KEYS.has(key) || key.endsWith('-bin')) continue;
+    out[key] = values.map((v) => (typeof v === 'string' ? v : v.toString('utf8')));
+  }
+  return out;
+}
+
+/**
+ * The request messages of a client stream, one at a time. The handler
+ * pulling slowly is the backpressure: the readable buffers a few messages,
+ * then grpc-js stops reading and HTTP/2 flow control holds the client. A
+ * cancelled call ends the iteration with an error; server shutdown ends it
+ * at the next message boundary (so the handler finishes what it holds and
+ * the call ends; Envoy then reconnects, to another instance or the restarted one).
+ */
+async function* messagesOf(call: grpc.ServerReadableStream<Buffer, Buffer>, draining: AbortSignal): AsyncGenerator<Buffer> {
+  const it = (call as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  let onDrain: (() => void) | undefined;
+  const drained = new Promise<'drained'>((resolve) => {
+    onDrain = () => resolve('drained');
+    draining.addEventListener('abort', onDrain, { once: true });
+  });
+  try {
+    while (!draining.aborted) {
+      const pending = it.next();
+      const next = await Promise.race([pending, drained]);
+      if (next === 'drained') {
+        // The read still in flight settles when the stream is torn down; nobody waits for it.
+        pending.catch(() => undefined);
+        break;
+      }
+      if (next.done) break;
+      yield next.value;
+    }
+  } finally {
+    draining.removeEventListener('abort', onDrain!);
+  }
+}
+
+function isPrematureClose(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE';
+}
+
+/** The one authenticator for now: `authorization: Bearer <token>` metadata, checked by `verify`. */
+export function bearerTokenAuthenticator(verify: (token: string) => { tenant: string } | undefined): GrpcAuthenticator {
+  return ({ metadata }) => {
+    const values = metadata.get('authorization');
+    if (values.length === 0) {
+      return { ok: false, missing: true, message: 'missing API token: send gRPC metadata "authorization: Bearer <token>" (the first start wrote one to <data-dir>/admin.token)' };
+    }
+    const header = values.length === 1 && typeof values[0] === 'string' ? values[0] : undefined;
+    const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    if (!match) return { ok: false, missing: false, message: 'malformed authorization metadata: expected one "Bearer <token>"' };
+    const identity = verify(match[1]!);
+    if (!identity) return { ok: false, missing: false, message: 'invalid or revoked API token' };
+    return { ok: true, tenant: identity.tenant };
+  };
+}
