@@ -6,3 +6,4 @@ export { otlpSource } from './sources/otlp/otlp-source.js';
 export { decodeOtlpLogs, decodeOtlpTraces, encodingOf, OtlpDecodeError } from './sources/otlp/otlp-decode.js';
 export { otlpType } from './sources/otlp/otlp-proto.js';
 export { stdoutSink } from './sinks/stdout/stdout-sink.js';
+export { fluentSource } from './sources/fluent/fluent-source.js';

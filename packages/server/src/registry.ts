@@ -1,10 +1,10 @@
 /** The component types the server role offers: an explicit map, no discovery. */
 import type { ComponentRegistry } from '@meshlog/core';
-import { otlpSource, stdoutSink } from '@meshlog/components';
+import { fluentSource, otlpSource, stdoutSink } from '@meshlog/components';
 import { storeSink } from '@meshlog/store';
 
 export const serverRegistry: ComponentRegistry = {
-  sources: { otlp: otlpSource },
+  sources: { otlp: otlpSource, fluent: fluentSource },
   transforms: {},
   sinks: { store: storeSink, stdout: stdoutSink },
 };

@@ -83,3 +83,15 @@ test('openStoreBackend: chDB by default; ClickHouse with the password from a fil
   assert.equal(single.deployment.database, 'logs');
   await single.backend.close();
 });
+
+test('the default pipeline runs the fluent source on server.forward_port; 0 leaves it out; a public address needs a shared key', () => {
+  const fluent = (c: ReturnType<typeof load>) => c.pipeline.components.find((x) => x.id === 'fluent');
+  const on = fluent(load('server:\n  forward_port: 24299\n'));
+  assert.equal(on?.type, 'fluent');
+  assert.deepEqual([(on?.config as { listen_address: string }).listen_address, (on?.config as { port: number }).port], ['127.0.0.1', 24299]);
+  assert.ok(load('{}').pipeline.components.find((x) => x.id === 'store')!.inputs.includes('fluent'));
+  assert.equal(fluent(load('server:\n  forward_port: 0\n')), undefined);
+  assert.equal(fluent(loadServerConfig(undefined, { forwardPort: 0 }, serverRegistry)), undefined);
+  assert.match(problems('server:\n  listen_address: 0.0.0.0\n'), /sources\.fluent\.listen_address: .*needs security\.shared_key_file.*server\.forward_port: 0/s);
+  assert.equal(fluent(load('server:\n  listen_address: 0.0.0.0\n  forward_port: 0\n')), undefined);
+});

@@ -161,10 +161,12 @@ type ServerSection = z.infer<typeof ServerSectionSchema>;
  * on the shared HTTP listener; listener sources get their address and port
  * here. To add a source: one entry below, and its type in registry.ts.
  */
-export function defaultPipeline(_server: ServerSection): { sources: Record<string, unknown>; sinks: Record<string, unknown> } {
+export function defaultPipeline(server: ServerSection): { sources: Record<string, unknown>; sinks: Record<string, unknown> } {
   const sources: Record<string, unknown> = {
     otlp: { type: 'otlp' },
   };
+  // Without a shared key the fluent source refuses non-loopback addresses (see its config): the error says how to proceed.
+  if (server.forward_port !== 0) sources['fluent'] = { type: 'fluent', listen_address: server.listen_address, port: server.forward_port };
   return { sources, sinks: { store: { type: 'store', inputs: Object.keys(sources) } } };
 }
 
