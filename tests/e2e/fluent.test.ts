@@ -139,12 +139,16 @@ test('a chunk the server never answered (killed first) is resent by the client a
   const dataDir = join(dir, 'data');
   const args = ['--forward-port', String(port)];
   let s = await startServerProcess({ dataDir, port: httpPort, args });
+  // Whatever fails below, no frozen or orphaned server may outlive the test.
+  const reap = (): void => {
+    if (s.proc.exitCode === null) s.proc.kill('SIGKILL');
+  };
   const marker = randomUUID();
   const resends: string[] = [];
   const c = client(port, 'PackedForward', {
     ack: { ackTimeout: 4000 },
     // The client's resend policy: a chunk without an ack is sent again.
-    eventRetry: { attempts: 60, delay: 250, backoff: 1, minDelay: 250, maxDelay: 500, onError: (e) => resends.push(e.name) },
+    eventRetry: { attempts: 120, delay: 250, backoff: 1, minDelay: 250, maxDelay: 500, onError: (e) => resends.push(e.name) },
   });
   try {
     await c.emit('kill', { log: `warm-up ${marker}`, app: 'kill-e2e' });
@@ -158,6 +162,9 @@ test('a chunk the server never answered (killed first) is resent by the client a
     assert.ok(resends.length > 0, 'the chunk sent to the frozen server was never acknowledged and had to be resent');
     const res = await lokiQueryRange(s, `{service_name="kill-e2e"} |= "${marker}"`);
     assert.deepEqual(linesOf(res.body).sort(), [`in flight ${marker}`, `warm-up ${marker}`]);
+  } catch (err) {
+    reap();
+    throw err;
   } finally {
     await shutdown(c);
   }

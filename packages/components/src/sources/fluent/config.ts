@@ -52,6 +52,8 @@ export const FluentSourceConfigSchema = z
     max_message_bytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
     /** Largest decompressed CompressedPackedForward payload. */
     max_decompressed_bytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(64 * 1024 * 1024),
+    /** Bytes of incomplete messages all connections may hold together; a connection that would exceed it is closed (its sender resends). */
+    max_buffered_bytes: z.number().int().min(1024).default(256 * 1024 * 1024),
     max_connections: z.number().int().min(1).max(100_000).default(1000),
     /** A connection with no traffic this long is closed. */
     idle_timeout_ms: z.number().int().min(100).default(120_000),
@@ -69,6 +71,9 @@ export const FluentSourceConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.max_buffered_bytes < c.max_message_bytes) {
+      ctx.addIssue({ code: 'custom', path: ['max_buffered_bytes'], message: `must be at least max_message_bytes (${c.max_message_bytes}), or no message of the largest size could ever be received` });
+    }
     if (c.security === undefined && !c.insecure_allow_unauthenticated && !isLoopbackAddress(c.listen_address)) {
       ctx.addIssue({
         code: 'custom',

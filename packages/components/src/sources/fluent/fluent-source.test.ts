@@ -237,6 +237,27 @@ test('a message over max_message_bytes closes the connection before it is buffer
   assert.ok(h.errors.includes('message_too_large'));
 });
 
+test('incomplete messages of all connections share one byte budget', async () => {
+  const h = await start({ max_message_bytes: 8192, max_buffered_bytes: 10_000 });
+  const partial = encodeValue(['t', T, { log: 'x'.repeat(7000) }]).subarray(0, 6000);
+  const a = await RawClient.connect(h.source.port);
+  a.socket.write(partial);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(h.source.bufferedBytes, 6000);
+  const b = await RawClient.connect(h.source.port);
+  b.socket.write(partial);
+  assert.ok(await b.closedWithin(3000));
+  assert.ok(h.errors.includes('server_busy'));
+  a.end();
+  await a.closed;
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(h.source.bufferedBytes, 0, 'a closed connection gives its share back');
+  const c = await RawClient.connect(h.source.port);
+  c.send(['t', T, { log: 'fits again' }, { chunk: 'ok' }]);
+  assert.deepEqual(await c.reply(), { ack: 'ok' });
+  c.end();
+});
+
 test('a well-formed message that is no forward message is counted and answered; the stream goes on', async () => {
   const h = await start();
   const c = await RawClient.connect(h.source.port);
@@ -415,6 +436,15 @@ test('config: a non-loopback listener needs a shared key; literal secrets are re
   assert.match(problems({ security: {} }), /security needs shared_key_file or shared_keys/);
   assert.match(problems({ security: { shared_key_file: '/k', user_auth: true } }), /user_auth: true needs at least one entry in users/);
   assert.match(problems({ prot: 1 }), /prot/);
+  assert.match(problems({ max_message_bytes: 4096, max_buffered_bytes: 2048 }), /max_buffered_bytes.*at least max_message_bytes/);
+});
+
+test('a port in use fails the start naming the address and the way out', async () => {
+  const h = await start();
+  const cfg = FluentSourceConfigSchema.parse({ port: h.source.port });
+  const clash = new FluentSource(cfg, { ...({} as BuildContext), id: 'fluent2', logger: silentLogger }, undefined);
+  await assert.rejects(clash.start(), /source fluent2: cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\); choose another port/);
+  await clash.stop();
 });
 
 test('a key file that cannot be read fails the build naming the key', () => {

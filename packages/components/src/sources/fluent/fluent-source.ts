@@ -99,6 +99,7 @@ type CloseReason =
   | 'auth_failed'
   | 'handshake_required'
   | 'pipeline_unavailable'
+  | 'server_busy'
   | 'internal_error';
 
 /** Thrown inside a round to stop the connection. */
@@ -118,6 +119,8 @@ export class FluentSource implements Source {
   private readonly connections = new Set<ForwardConnection>();
   private stopping: Promise<void> | undefined;
   private boundPort = 0;
+  /** Bytes of incomplete messages held by all connections (bounded by max_buffered_bytes). */
+  private buffered = 0;
 
   constructor(
     readonly config: FluentSourceConfig,
@@ -139,9 +142,17 @@ export class FluentSource implements Source {
     const server = createServer({ pauseOnConnect: false, noDelay: true }, (socket) => this.accept(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      const failed = (err: NodeJS.ErrnoException): void =>
+        reject(
+          new Error(
+            `source ${this.ctx.id}: cannot listen on ${this.config.listen_address}:${this.config.port} (${err.code ?? err.message}); ` +
+              'choose another port (server.forward_port or the source\'s port) or 0 to turn it off',
+            { cause: err },
+          ),
+        );
+      server.once('error', failed);
       server.listen({ host: this.config.listen_address, port: this.config.port }, () => {
-        server.off('error', reject);
+        server.off('error', failed);
         resolve();
       });
     });
@@ -213,6 +224,19 @@ export class FluentSource implements Source {
 
   // --- helpers the connections use ---
 
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  /** Whether `more` bytes fit the shared buffer budget. */
+  canBuffer(more: number): boolean {
+    return this.buffered + more <= this.config.max_buffered_bytes;
+  }
+
+  adjustBuffered(delta: number): void {
+    this.buffered += delta;
+  }
+
   decodeFailure(tenant: string, count: number, message: string, remote: string, nth: number): void {
     this.ctx.metrics.error('invalid_message');
     this.ctx.metrics.discarded(count, DiscardReason.Invalid, tenant);
@@ -253,6 +277,8 @@ class ForwardConnection {
   private warnedSignal = false;
   /** Bad messages and entries seen on this connection (for log sampling). */
   private problems = 0;
+  /** This connection's share of the source's buffered bytes. */
+  private held = 0;
 
   constructor(
     private readonly source: FluentSource,
@@ -285,8 +311,21 @@ class ForwardConnection {
 
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
+    // One connection may hold up to max_message_bytes; all of them together no more than max_buffered_bytes.
+    if (!this.source.canBuffer(chunk.length)) {
+      this.close('server_busy', `incomplete messages of all connections would exceed max_buffered_bytes (${this.source.config.max_buffered_bytes}); resend later`);
+      return;
+    }
     this.framer.push(chunk);
+    this.account();
     void this.pump();
+  }
+
+  /** Keeps the source's count of buffered bytes in step with this connection's framer. */
+  private account(): void {
+    const now = this.state === 'closed' ? 0 : this.framer.pendingBytes;
+    this.source.adjustBuffered(now - this.held);
+    this.held = now;
   }
 
   private async pump(): Promise<void> {
@@ -305,6 +344,7 @@ class ForwardConnection {
           if (!(err instanceof FramingError)) throw err;
           framingError = err;
         }
+        this.account();
         this.armMessageTimer(frames.length > 0);
         if (frames.length > 0) {
           this.socket.pause();
@@ -554,6 +594,8 @@ class ForwardConnection {
   }
 
   private clearTimers(): void {
+    // Every path to 'closed' passes here: release the buffer budget.
+    this.account();
     clearTimeout(this.handshakeTimer);
     clearTimeout(this.messageTimer);
     this.handshakeTimer = undefined;
