@@ -223,11 +223,12 @@ function eventOf(tag: string, entry: unknown, now: bigint): FluentEvent {
 }
 
 /**
- * Records of one message from one pod carry equal resources; handing the
- * store one shared object per distinct resource lets it encode stream labels
- * and resource arrays once per resource instead of once per record.
+ * Records of one message (or one read of Message-mode events) from one pod
+ * carry equal resources; handing the store one shared object per distinct
+ * resource lets it encode stream labels and resource arrays once per
+ * resource instead of once per record.
  */
-class ResourceInterner {
+export class ResourceInterner {
   private readonly seen = new Map<string, LogRecord['resource']>();
 
   intern(r: LogRecord): void {
@@ -250,9 +251,9 @@ function toRecord(tag: string, decode: () => unknown, now: bigint, out: DecodedE
 }
 
 /** Message mode: the one event. */
-export function decodeMessageEntry(tag: string, parts: { time: Uint8Array; record: Uint8Array }, now: bigint): DecodedEntries {
+export function decodeMessageEntry(tag: string, parts: { time: Uint8Array; record: Uint8Array }, now: bigint, interner?: ResourceInterner): DecodedEntries {
   const out: DecodedEntries = { records: [], rejected: 0, firstError: undefined };
-  toRecord(tag, () => [decodeValue(parts.time), decodeValue(parts.record)], now, out, 0);
+  toRecord(tag, () => [decodeValue(parts.time), decodeValue(parts.record)], now, out, 0, interner);
   return out;
 }
 
@@ -263,9 +264,8 @@ export function decodeMessageEntry(tag: string, parts: { time: Uint8Array; recor
  * entry cut short), the rest cannot be delimited: it counts as
  * `expected - decoded` rejected entries (at least one).
  */
-export function decodeEntryStream(tag: string, bytes: Uint8Array, now: bigint, expected?: number): DecodedEntries {
+export function decodeEntryStream(tag: string, bytes: Uint8Array, now: bigint, expected?: number, interner: ResourceInterner = new ResourceInterner()): DecodedEntries {
   const out: DecodedEntries = { records: [], rejected: 0, firstError: undefined };
-  const interner = new ResourceInterner();
   let pos = 0;
   let index = 0;
   while (pos < bytes.length) {

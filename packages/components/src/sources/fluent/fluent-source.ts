@@ -43,6 +43,7 @@ import { FluentSourceConfigSchema, type FluentSourceConfig } from './config.js';
 import { encodeValue } from './fluent-codec.js';
 import {
   ForwardDecodeError,
+  ResourceInterner,
   decodeEntryStream,
   decodeMessageEntry,
   parseForwardMessage,
@@ -279,6 +280,7 @@ class ForwardConnection {
   private problems = 0;
   /** This connection's share of the source's buffered bytes. */
   private held = 0;
+  private pumpScheduled = false;
 
   constructor(
     private readonly source: FluentSource,
@@ -318,7 +320,15 @@ class ForwardConnection {
     }
     this.framer.push(chunk);
     this.account();
-    void this.pump();
+    // libuv hands a busy socket's reads over in a burst within one tick: starting the round after them makes
+    // one emit (one durable write) of the whole burst instead of one per 64 KiB read.
+    if (!this.pumpScheduled) {
+      this.pumpScheduled = true;
+      setImmediate(() => {
+        this.pumpScheduled = false;
+        void this.pump();
+      });
+    }
   }
 
   /** Keeps the source's count of buffered bytes in step with this connection's framer. */
@@ -338,7 +348,7 @@ class ForwardConnection {
         try {
           for (let f = this.framer.next(); f !== undefined; f = this.framer.next()) {
             frames.push(f);
-            if (frames.length >= 4096) break;
+            if (frames.length >= 65_536) break;
           }
         } catch (err) {
           if (!(err instanceof FramingError)) throw err;
@@ -379,7 +389,11 @@ class ForwardConnection {
     }
     if (this.framer.pendingBytes > 0 && this.messageTimer === undefined) {
       const ms = this.source.config.message_timeout_ms;
-      this.messageTimer = setTimeout(() => this.close('message_timeout', `a message stayed incomplete for ${ms} ms`), ms);
+      this.messageTimer = setTimeout(() => {
+        this.messageTimer = undefined;
+        // While a round waits on the pipeline the socket is paused: the sender cannot finish, so the clock restarts after the round.
+        if (!this.pumping) this.close('message_timeout', `a message stayed incomplete for ${ms} ms`);
+      }, ms);
     }
   }
 
@@ -387,9 +401,10 @@ class ForwardConnection {
   private async round(frames: Buffer[]): Promise<void> {
     const { ctx } = this.source;
     const now = nowUnixNano();
+    const interner = new ResourceInterner();
     const items: RoundItem[] = [];
     const acks: ChunkId[] = [];
-    let plain: LogRecord[] = [];
+    const plain: LogRecord[] = [];
     // A message that ends the connection still lets the messages before it be stored and acknowledged.
     let closing: CloseConnection | undefined;
     for (const frame of frames) {
@@ -415,7 +430,6 @@ class ForwardConnection {
         const verdict = verifyPing(msg, this.session!, this.source.handshake!);
         this.write(verdict.pong);
         if (!verdict.ok) {
-          ctx.metrics.error('auth_failed');
           throw new CloseConnection('auth_failed', `${verdict.reason} (client hostname ${JSON.stringify(msg.hostname)})`);
         }
         clearTimeout(this.handshakeTimer);
@@ -430,7 +444,7 @@ class ForwardConnection {
       }
       let decoded: DecodedEntries;
       try {
-        decoded = await this.decodeEvents(msg, now);
+        decoded = await this.decodeEvents(msg, now, interner);
       } catch (err) {
         if (!(err instanceof CloseConnection)) throw err;
         closing = err;
@@ -449,7 +463,7 @@ class ForwardConnection {
       }
       const chunk = msg.option.chunk;
       if (chunk === undefined) {
-        if (plain.length + decoded.records.length > 0) plain = plain.length === 0 ? decoded.records : plain.concat(decoded.records);
+        for (const r of decoded.records) plain.push(r);
       } else if (decoded.records.length === 0) {
         acks.push(chunk);
       } else {
@@ -496,7 +510,7 @@ class ForwardConnection {
     if (retryLater) throw new CloseConnection('pipeline_unavailable', `the pipeline did not take the events (${retryLater.message}); unacknowledged chunks will be resent`);
   }
 
-  private async decodeEvents(msg: EventsMessage, now: bigint): Promise<DecodedEntries> {
+  private async decodeEvents(msg: EventsMessage, now: bigint, interner: ResourceInterner): Promise<DecodedEntries> {
     const none: DecodedEntries = { records: [], rejected: 0, firstError: undefined };
     if (msg.option.fluentSignal !== undefined && msg.option.fluentSignal !== 0) {
       // Fluent Bit forwards metrics (1) and traces (2) on the same protocol; this source stores logs.
@@ -510,11 +524,11 @@ class ForwardConnection {
     }
     switch (msg.mode) {
       case 'message':
-        return decodeMessageEntry(msg.tag, msg.message!, now);
+        return decodeMessageEntry(msg.tag, msg.message!, now, interner);
       case 'forward':
-        return decodeEntryStream(msg.tag, msg.entries!, now, msg.declaredEntries);
+        return decodeEntryStream(msg.tag, msg.entries!, now, msg.declaredEntries, interner);
       case 'packed_forward':
-        return decodeEntryStream(msg.tag, msg.entries!, now, msg.option.size);
+        return decodeEntryStream(msg.tag, msg.entries!, now, msg.option.size, interner);
       case 'compressed_packed_forward': {
         if (msg.option.compressed !== 'gzip') {
           // Unacknowledged, so the sender keeps the data until its compression setting is fixed.
@@ -531,7 +545,7 @@ class ForwardConnection {
           const n = msg.option.size || 1;
           return { records: [], rejected: n, firstError: `gzip: ${(err as Error).message}` };
         }
-        return decodeEntryStream(msg.tag, plain, now, msg.option.size);
+        return decodeEntryStream(msg.tag, plain, now, msg.option.size, interner);
       }
     }
   }
