@@ -75,6 +75,18 @@ test('Fluent Bit entries with metadata ([[time, metadata], record]) and fluent_s
   assert.equal(events(encodeValue(['app', [], { fluent_signal: 1 }])).option.fluentSignal, 1);
 });
 
+test("Fluent Bit's group markers (time -1/-2 in the metadata form) frame records and are skipped", () => {
+  const entries = Buffer.concat([
+    encodeValue([[-1, { resource: { a: 1 } }], { scope: 'x' }]),
+    encodeValue([[new EventTime(T, 0), {}], { log: 'inside' }]),
+    encodeValue([[new EventTime(0xfffffffe, 0), {}], {}]),
+  ]);
+  const d = decodeEntryStream('t', entries, NOW, 3);
+  assert.deepEqual(d.records.map((r) => r.body), ['inside']);
+  assert.equal(d.rejected, 0);
+  assert.equal(d.skipped, 2);
+});
+
 test('bad entries are rejected one by one and the rest kept', () => {
   const m = events(
     encodeValue([

@@ -172,6 +172,8 @@ function safeDecode(bytes: Uint8Array): unknown {
 export interface DecodedEntries {
   records: LogRecord[];
   rejected: number;
+  /** Entries that are no records (Fluent Bit group markers). */
+  skipped: number;
   /** The first per-entry problem, for the log line. */
   firstError: string | undefined;
 }
@@ -206,13 +208,25 @@ function recordOf(v: unknown): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-/** One entry value: `[time, record]` or Fluent Bit's `[[time, metadata], record]`. */
-function eventOf(tag: string, entry: unknown, now: bigint): FluentEvent {
+/**
+ * Fluent Bit's group markers: entries of its `[[time, metadata], body]` form
+ * whose time is -1 (group start) or -2 (group end). They frame records, they
+ * are not records.
+ */
+function isGroupMarker(time: unknown): boolean {
+  if (typeof time === 'number') return time === -1 || time === -2;
+  // As an EventTime the seconds are an unsigned 32-bit field: -1 and -2 wrap around.
+  return time instanceof EventTime && (time.seconds === 0xffffffff || time.seconds === 0xfffffffe);
+}
+
+/** One entry value: `[time, record]` or Fluent Bit's `[[time, metadata], record]`; null for a group marker. */
+function eventOf(tag: string, entry: unknown, now: bigint): FluentEvent | null {
   if (!Array.isArray(entry) || entry.length < 2) throw new TypeError(`an entry is [time, record], got ${describe(entry)}${Array.isArray(entry) ? ` of ${entry.length}` : ''}`);
   let time: unknown = entry[0];
   let metadata: Record<string, unknown> | undefined;
   if (Array.isArray(time)) {
     const header = time as unknown[];
+    if (isGroupMarker(header[0])) return null;
     time = header[0];
     if (header[1] !== undefined && header[1] !== null) {
       const m = recordOf(header[1]);
@@ -241,7 +255,12 @@ export class ResourceInterner {
 
 function toRecord(tag: string, decode: () => unknown, now: bigint, out: DecodedEntries, index: number, interner?: ResourceInterner): void {
   try {
-    const r = fluentEventToLogRecord(eventOf(tag, decode(), now), now);
+    const ev = eventOf(tag, decode(), now);
+    if (ev === null) {
+      out.skipped++;
+      return;
+    }
+    const r = fluentEventToLogRecord(ev, now);
     interner?.intern(r);
     out.records.push(r);
   } catch (err) {
@@ -252,7 +271,7 @@ function toRecord(tag: string, decode: () => unknown, now: bigint, out: DecodedE
 
 /** Message mode: the one event. */
 export function decodeMessageEntry(tag: string, parts: { time: Uint8Array; record: Uint8Array }, now: bigint, interner?: ResourceInterner): DecodedEntries {
-  const out: DecodedEntries = { records: [], rejected: 0, firstError: undefined };
+  const out: DecodedEntries = { records: [], rejected: 0, skipped: 0, firstError: undefined };
   toRecord(tag, () => [decodeValue(parts.time), decodeValue(parts.record)], now, out, 0, interner);
   return out;
 }
@@ -265,7 +284,7 @@ export function decodeMessageEntry(tag: string, parts: { time: Uint8Array; recor
  * `expected - decoded` rejected entries (at least one).
  */
 export function decodeEntryStream(tag: string, bytes: Uint8Array, now: bigint, expected?: number, interner: ResourceInterner = new ResourceInterner()): DecodedEntries {
-  const out: DecodedEntries = { records: [], rejected: 0, firstError: undefined };
+  const out: DecodedEntries = { records: [], rejected: 0, skipped: 0, firstError: undefined };
   let pos = 0;
   let index = 0;
   while (pos < bytes.length) {
@@ -273,7 +292,7 @@ export function decodeEntryStream(tag: string, bytes: Uint8Array, now: bigint, e
     try {
       end = skipValue(bytes, pos);
     } catch (err) {
-      const seen = out.records.length + out.rejected;
+      const seen = out.records.length + out.rejected + out.skipped;
       out.rejected += Math.max(1, (expected ?? 0) - seen);
       out.firstError ??= `entry ${index}: ${(err as Error).message}`;
       return out;

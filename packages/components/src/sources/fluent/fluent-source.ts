@@ -457,9 +457,10 @@ class ForwardConnection {
           ctx.logger.warn('fluent entries rejected', { remote: this.remote, tag: msg.tag, rejected: decoded.rejected, error: decoded.firstError, rejected_on_connection: this.problems });
         }
       }
-      if (msg.option.size !== undefined && msg.option.size !== decoded.records.length + decoded.rejected && msg.mode !== 'message') {
+      const entries = decoded.records.length + decoded.rejected + decoded.skipped;
+      if (msg.option.size !== undefined && msg.option.size !== entries && msg.mode !== 'message') {
         ctx.metrics.error('size_mismatch');
-        ctx.logger.debug('fluent option.size differs from the entries received', { remote: this.remote, size: msg.option.size, entries: decoded.records.length + decoded.rejected });
+        ctx.logger.debug('fluent option.size differs from the entries received', { remote: this.remote, size: msg.option.size, entries });
       }
       const chunk = msg.option.chunk;
       if (chunk === undefined) {
@@ -511,7 +512,7 @@ class ForwardConnection {
   }
 
   private async decodeEvents(msg: EventsMessage, now: bigint, interner: ResourceInterner): Promise<DecodedEntries> {
-    const none: DecodedEntries = { records: [], rejected: 0, firstError: undefined };
+    const none: DecodedEntries = { records: [], rejected: 0, skipped: 0, firstError: undefined };
     if (msg.option.fluentSignal !== undefined && msg.option.fluentSignal !== 0) {
       // Fluent Bit forwards metrics (1) and traces (2) on the same protocol; this source stores logs.
       const n = msg.option.size || 1;
@@ -543,7 +544,7 @@ class ForwardConnection {
           const code = (err as NodeJS.ErrnoException).code;
           if (code === 'ERR_BUFFER_TOO_LARGE') throw new CloseConnection('decompressed_too_large', `a CompressedPackedForward payload inflates beyond ${limit} bytes (max_decompressed_bytes)`);
           const n = msg.option.size || 1;
-          return { records: [], rejected: n, firstError: `gzip: ${(err as Error).message}` };
+          return { records: [], rejected: n, skipped: 0, firstError: `gzip: ${(err as Error).message}` };
         }
         return decodeEntryStream(msg.tag, plain, now, msg.option.size, interner);
       }
