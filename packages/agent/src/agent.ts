@@ -17,11 +17,12 @@ import {
   type ComponentRegistry,
   type Logger,
 } from '@meshlog/core';
-import { otlpSource, stdoutSink } from '@meshlog/components';
+import { fluentSource, otlpSource, stdoutSink } from '@meshlog/components';
 import { LocalHttpHost } from './local-http-host.js';
 
 export const agentRegistry: ComponentRegistry = {
-  sources: { otlp: otlpSource },
+  // fluent: Fluent Bit or Docker's fluentd log driver on the node can forward to the agent.
+  sources: { otlp: otlpSource, fluent: fluentSource },
   transforms: {},
   sinks: { stdout: stdoutSink },
 };

@@ -12,3 +12,4 @@ export { ALS_SERVICE, ALS_METHOD, alsType } from './sources/envoy_als/als-proto.
 export { protoRoot, PROTO_DIR } from './proto/proto-root.js';
 export { encodeRetryStatus, decodeRetryDelayMs } from './proto/rpc-status.js';
 export { stdoutSink } from './sinks/stdout/stdout-sink.js';
+export { fluentSource } from './sources/fluent/fluent-source.js';

@@ -49,6 +49,8 @@ const ID = /^[A-Za-z][A-Za-z0-9_-]*$/;
 export function buildPipelineSpec(source: ConfigSource, raw: Record<string, unknown>, registry: ComponentRegistry): PipelineSpec {
   const problems: ConfigProblem[] = [];
   const components: ComponentSpec[] = [];
+  // Ids written in the file, valid or not: an input naming one that failed validation is not also "unknown".
+  const declared = new Set<string>();
   const push = (path: (string | number)[], message: string): void => {
     problems.push({ path: joinPath(path), message, ...source.locate(path) });
   };
@@ -62,6 +64,7 @@ export function buildPipelineSpec(source: ConfigSource, raw: Record<string, unkn
     }
     for (const [id, value] of Object.entries(entries as Record<string, unknown>)) {
       const path = [section, id];
+      declared.add(id);
       if (!ID.test(id)) push(path, `component id "${id}" must start with a letter and contain only letters, digits, "_" and "-"`);
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
         push(path, 'must be a map with at least a "type" key');
@@ -110,7 +113,9 @@ export function buildPipelineSpec(source: ConfigSource, raw: Record<string, unkn
   for (const c of components) {
     c.inputs.forEach((input, i) => {
       const target = ids.get(input);
-      if (!target) push([c.kind + 's', c.id, 'inputs', i], `unknown input "${input}"`);
+      if (!target) {
+        if (!declared.has(input)) push([c.kind + 's', c.id, 'inputs', i], `unknown input "${input}"`);
+      }
       else if (target.kind === 'sink') push([c.kind + 's', c.id, 'inputs', i], `input "${input}" is a sink; sinks have no outputs`);
     });
   }

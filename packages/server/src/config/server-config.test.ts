@@ -127,11 +127,23 @@ test('encryption: two choices at once, a misspelled key, a bad variable name: er
 
 test('the default pipeline puts OTLP/gRPC and Envoy ALS on the gRPC port, and leaves them out when it is 0', () => {
   const ids = (c: ReturnType<typeof loadServerConfig>): string[] => c.pipeline.components.map((x) => `${x.id}:${x.type}`).sort();
-  assert.deepEqual(ids(load('{}')), ['envoy_als:envoy_als', 'otlp:otlp', 'otlp_grpc:otlp_grpc', 'store:store']);
-  assert.deepEqual(ids(loadServerConfig(undefined, { grpcPort: 0 }, serverRegistry)), ['otlp:otlp', 'store:store']);
+  assert.deepEqual(ids(load('{}')), ['envoy_als:envoy_als', 'fluent:fluent', 'otlp:otlp', 'otlp_grpc:otlp_grpc', 'store:store']);
+  assert.deepEqual(ids(loadServerConfig(undefined, { grpcPort: 0 }, serverRegistry)), ['fluent:fluent', 'otlp:otlp', 'store:store']);
   const grpc = load('server:\n  grpc:\n    max_receive_message_bytes: 1048576\n').server.grpc;
   assert.equal(grpc.max_receive_message_bytes, 1_048_576);
   assert.equal(grpc.max_concurrent_streams, 100);
   assert.equal(load('{}').server.grpc.max_receive_message_bytes, 16 * 1024 * 1024);
   assert.match(problems('server:\n  grpc:\n    max_message_bytes: 5\n'), /unknown key "max_message_bytes"/);
+});
+
+test('the default pipeline runs the fluent source on server.forward_port; 0 leaves it out; a public address needs a shared key', () => {
+  const fluent = (c: ReturnType<typeof load>) => c.pipeline.components.find((x) => x.id === 'fluent');
+  const on = fluent(load('server:\n  forward_port: 24299\n'));
+  assert.equal(on?.type, 'fluent');
+  assert.deepEqual([(on?.config as { listen_address: string }).listen_address, (on?.config as { port: number }).port], ['127.0.0.1', 24299]);
+  assert.ok(load('{}').pipeline.components.find((x) => x.id === 'store')!.inputs.includes('fluent'));
+  assert.equal(fluent(load('server:\n  forward_port: 0\n')), undefined);
+  assert.equal(fluent(loadServerConfig(undefined, { forwardPort: 0 }, serverRegistry)), undefined);
+  assert.match(problems('server:\n  listen_address: 0.0.0.0\n'), /sources\.fluent\.listen_address: .*needs security\.shared_key_file.*server\.forward_port: 0/s);
+  assert.equal(fluent(load('server:\n  listen_address: 0.0.0.0\n  forward_port: 0\n')), undefined);
 });

@@ -271,6 +271,8 @@ export function defaultPipeline(server: ServerSection): { sources: Record<string
     sources['otlp_grpc'] = { type: 'otlp_grpc' };
     sources['envoy_als'] = { type: 'envoy_als' };
   }
+  // Without a shared key the fluent source refuses non-loopback addresses (see its config): the error says how to proceed.
+  if (server.forward_port !== 0) sources['fluent'] = { type: 'fluent', listen_address: server.listen_address, port: server.forward_port };
   return { sources, sinks: { store: { type: 'store', inputs: Object.keys(sources) } } };
 }
 
