@@ -6,3 +6,7 @@ export { otlpSource } from './sources/otlp/otlp-source.js';
 export { decodeOtlpLogs, decodeOtlpTraces, encodingOf, OtlpDecodeError } from './sources/otlp/otlp-decode.js';
 export { otlpType } from './sources/otlp/otlp-proto.js';
 export { stdoutSink } from './sinks/stdout/stdout-sink.js';
+export { syslogSource } from './sources/syslog/syslog-source.js';
+export { parseSyslog, type SyslogMessage, type SyslogParseResult, type SdElement } from './sources/syslog/syslog-parse.js';
+export { SyslogFramer } from './sources/syslog/syslog-framing.js';
+export { SYSLOG_SEVERITIES, SYSLOG_FACILITIES } from './sources/syslog/syslog-record.js';
