@@ -17,11 +17,12 @@ import {
   type ComponentRegistry,
   type Logger,
 } from '@meshlog/core';
-import { otlpSource, stdoutSink } from '@meshlog/components';
+import { otlpSource, stdoutSink, syslogSource } from '@meshlog/components';
 import { LocalHttpHost } from './local-http-host.js';
 
 export const agentRegistry: ComponentRegistry = {
-  sources: { otlp: otlpSource },
+  // syslog: the node's local syslog receiver (point rsyslog/journald forwarding or devices at it).
+  sources: { otlp: otlpSource, syslog: syslogSource },
   transforms: {},
   sinks: { stdout: stdoutSink },
 };

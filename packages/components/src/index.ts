@@ -7,6 +7,7 @@ export { decodeOtlpLogs, decodeOtlpTraces, encodingOf, OtlpDecodeError } from '.
 export { otlpType } from './sources/otlp/otlp-proto.js';
 export { stdoutSink } from './sinks/stdout/stdout-sink.js';
 export { syslogSource } from './sources/syslog/syslog-source.js';
+export { SyslogSourceConfigSchema, SyslogTlsSchema, type SyslogSourceConfig, type SyslogTlsConfig } from './sources/syslog/config.js';
 export { parseSyslog, type SyslogMessage, type SyslogParseResult, type SdElement } from './sources/syslog/syslog-parse.js';
 export { SyslogFramer } from './sources/syslog/syslog-framing.js';
 export { SYSLOG_SEVERITIES, SYSLOG_FACILITIES } from './sources/syslog/syslog-record.js';

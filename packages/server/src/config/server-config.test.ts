@@ -83,3 +83,24 @@ test('openStoreBackend: chDB by default; ClickHouse with the password from a fil
   assert.equal(single.deployment.database, 'logs');
   await single.backend.close();
 });
+
+test('the default pipeline runs syslog on the server ports; TLS gets server.syslog_tls; ports of 0 leave it out', () => {
+  const syslogOf = (c: ReturnType<typeof loadServerConfig>): Record<string, unknown> | undefined =>
+    c.pipeline.components.find((x) => x.id === 'syslog')?.config as Record<string, unknown> | undefined;
+  const d = syslogOf(load('{}'))!;
+  assert.equal(d['port'], 5514);
+  assert.equal(d['tls_port'], 6514);
+  assert.equal(d['address'], '127.0.0.1');
+  assert.equal(d['tls'], undefined, 'no certificate: the source warns and keeps TLS off');
+  assert.deepEqual(load('{}').pipeline.components.find((x) => x.id === 'store')!.inputs, ['otlp', 'syslog']);
+
+  const withTls = syslogOf(load('server:\n  listen_address: 0.0.0.0\n  syslog_tls:\n    cert_file: /etc/meshlog/syslog.crt\n    key_file: /etc/meshlog/syslog.key\n'))!;
+  assert.deepEqual(withTls['tls'], { cert_file: '/etc/meshlog/syslog.crt', key_file: '/etc/meshlog/syslog.key', client_auth: 'none' });
+  assert.equal(withTls['address'], '0.0.0.0');
+
+  const file = join(dir, 'ports.yaml');
+  writeFileSync(file, '{}');
+  assert.equal(syslogOf(loadServerConfig(file, { syslogPort: 0, syslogTlsPort: 0 }, serverRegistry)), undefined);
+  assert.equal(syslogOf(loadServerConfig(file, { syslogPort: 0 }, serverRegistry))!['port'], 0, 'TLS alone still needs the source');
+  assert.match(problems('server:\n  syslog_tls:\n    cert_file: /c\n'), /server\.syslog_tls\.key_file: key_file is required with cert_file/);
+});
