@@ -52,6 +52,9 @@ export class SyslogFramer {
   push(chunk: Buffer, onFrame: FrameHandler): void {
     let i = 0;
     const n = chunk.length;
+    // Next LF and NUL at or after i, found with the native indexOf and reused until passed.
+    let nextLf = -1;
+    let nextNul = -1;
     while (i < n) {
       switch (this.state) {
         case State.Start: {
@@ -95,8 +98,9 @@ export class SyslogFramer {
           break;
         }
         case State.Line: {
-          let end = i;
-          while (end < n && chunk[end] !== 0x0a && chunk[end] !== 0x00) end++;
+          if (nextLf < i) nextLf = indexOrEnd(chunk, 0x0a, i);
+          if (nextNul < i) nextNul = indexOrEnd(chunk, 0x00, i);
+          const end = Math.min(nextLf, nextNul);
           this.append(chunk.subarray(i, end));
           i = end;
           if (end < n) {
@@ -148,4 +152,9 @@ export class SyslogFramer {
     this.state = State.Start;
     if (frame.length > 0) onFrame(frame, total);
   }
+}
+
+function indexOrEnd(chunk: Buffer, byte: number, from: number): number {
+  const at = chunk.indexOf(byte, from);
+  return at < 0 ? chunk.length : at;
 }
