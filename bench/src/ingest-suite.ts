@@ -23,11 +23,11 @@
  */
 import { closeSync, createWriteStream, mkdirSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { otlpType } from '@meshlog/components';
+import { ResourceCache, SyslogFramer, otlpType, parseSyslog, syslogRecord } from '@meshlog/components';
 import { writeDataset } from './dataset.js';
 import { freePort, startBenchServer, type BenchServer } from './server-child.js';
 import { printTable, type Figures } from './results.js';
@@ -76,8 +76,9 @@ export async function ingestSuite(opts: IngestOptions): Promise<Figures> {
     ] as const) {
       const server = await startBenchServer(join(dir, `data-otlp-${encoding}`));
       servers.push(server);
+      const cpu0 = cpuSecondsOf(server.proc.pid);
       const r = await postAll(server, path, contentType, opts.concurrency);
-      const cpu = cpuSecondsOf(server.proc.pid);
+      const cpu = cpuSecondsOf(server.proc.pid) - cpu0;
       await server.stop();
       const key = encoding === 'protobuf' ? 'otlp_http' : 'otlp_json';
       figures[`ingest.${key}_records_per_s`] = Math.round(ds.records / r.seconds);
@@ -147,6 +148,15 @@ export async function ingestSuite(opts: IngestOptions): Promise<Figures> {
       figures['peer.syslog_ng_tcp_cpu_cores'] = round2(r.cpuSeconds / r.seconds);
     }
 
+    // Ceilings on this machine, same stream: a bare Node `net` server counting lines, and
+    // the syslog source's own decoding (framing, parsing, mapping to records) on one core.
+    {
+      const r = await nodeLineCounter(send, opts.messages, deadlineMs);
+      figures['peer.node_net_line_count_records_per_s'] = Math.round(opts.messages / r.seconds);
+      figures['peer.node_net_line_count_cpu_cores'] = round2(r.cpuSeconds / r.seconds);
+      figures['ingest.syslog_decode_records_per_s'] = Math.round(decodeCeiling(Math.min(opts.messages, 500_000)));
+    }
+
     const ours = figures['ingest.syslog_tcp_records_per_s'] as number;
     if (typeof figures['peer.rsyslog_tcp_records_per_s'] === 'number') figures['ratio.syslog_vs_rsyslog'] = round3(ours / figures['peer.rsyslog_tcp_records_per_s']);
     if (typeof figures['peer.syslog_ng_tcp_records_per_s'] === 'number') figures['ratio.syslog_vs_syslog_ng'] = round3(ours / figures['peer.syslog_ng_tcp_records_per_s']);
@@ -164,6 +174,8 @@ export async function ingestSuite(opts: IngestOptions): Promise<Figures> {
       ...(figures['peer.syslog_ng_tcp_records_per_s'] !== undefined
         ? ([['syslog-ng network -> file records/s (peer)', figures['peer.syslog_ng_tcp_records_per_s'], `${figures['peer.syslog_ng_tcp_cpu_cores']} cores`]] as [string, number, string][])
         : []),
+      ['bare Node net server counting lines (ceiling)', figures['peer.node_net_line_count_records_per_s']!, `${figures['peer.node_net_line_count_cpu_cores']} cores`],
+      ['syslog decode only, one core (ceiling)', figures['ingest.syslog_decode_records_per_s']!, 'framing + RFC 3164/5424 parse + mapping, no I/O'],
       ...(figures['ratio.syslog_vs_rsyslog'] !== undefined ? ([['ratio meshlog / rsyslog', figures['ratio.syslog_vs_rsyslog'], durable]] as [string, number, string][]) : []),
       ...(figures['ratio.syslog_vs_syslog_ng'] !== undefined ? ([['ratio meshlog / syslog-ng', figures['ratio.syslog_vs_syslog_ng'], durable]] as [string, number, string][]) : []),
       ...notes,
@@ -284,6 +296,58 @@ async function timeReceive(
   await sending.catch(() => undefined);
   log(`${what}: ${n.toLocaleString()} messages in ${seconds.toFixed(2)} s, ${cpuSeconds.toFixed(2)} CPU s`);
   return { seconds, cpuSeconds };
+}
+
+/** The same stream into a Node `net` server in this process that only counts LFs. */
+async function nodeLineCounter(send: (port: number) => Promise<void>, n: number, deadlineMs: number): Promise<{ seconds: number; cpuSeconds: number }> {
+  let lines = 0;
+  const server = createServer((s) =>
+    s.on('data', (d: Buffer) => {
+      for (let i = d.indexOf(0x0a); i >= 0; i = d.indexOf(0x0a, i + 1)) lines++;
+    }),
+  );
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
+  const port = (server.address() as { port: number }).port;
+  const cpu0 = process.cpuUsage();
+  try {
+    const r = await timeReceive('node net line counter', undefined, send(port), async () => lines, n, deadlineMs);
+    const cpu = process.cpuUsage(cpu0);
+    return { seconds: r.seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  } finally {
+    server.close();
+  }
+}
+
+/** Records/s of framing + parsing + mapping loggen-shaped messages, in this process, no I/O. */
+function decodeCeiling(n: number): number {
+  const stamp = new Date().toISOString().slice(0, 19);
+  const chunks: Buffer[] = [];
+  let batch: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const head = `<38>${stamp} localhost prg00000[1234]: seq: ${String(i).padStart(10, '0')}, thread: 0000, runid: 1, stamp: ${stamp} `;
+    batch.push(head.padEnd(MESSAGE_BYTES - 1, 'PADD') + '\n');
+    if (batch.length === 218 || i === n - 1) {
+      chunks.push(Buffer.from(batch.join('')));
+      batch = [];
+    }
+  }
+  const framer = new SyslogFramer(64 * 1024);
+  const cache = new ResourceCache();
+  const arrival = { peerAddress: '127.0.0.1', transport: 'tcp' as const };
+  let records = 0;
+  const started = performance.now();
+  for (const chunk of chunks) {
+    const now = Date.now();
+    const observed = BigInt(now) * 1_000_000n;
+    framer.push(chunk, (frame) => {
+      const p = parseSyslog(frame.toString('utf8'), now);
+      if (p.ok && syslogRecord(p.message, observed, arrival, cache)) records++;
+    });
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (records !== n) throw new Error(`decode ceiling: ${records} of ${n} messages parsed`);
+  log(`decode only: ${n.toLocaleString()} messages in ${seconds.toFixed(2)} s`);
+  return n / seconds;
 }
 
 function runLoggen(loggen: string, port: number, n: number): Promise<void> {

@@ -10,4 +10,4 @@ export { syslogSource } from './sources/syslog/syslog-source.js';
 export { SyslogSourceConfigSchema, SyslogTlsSchema, type SyslogSourceConfig, type SyslogTlsConfig } from './sources/syslog/config.js';
 export { parseSyslog, type SyslogMessage, type SyslogParseResult, type SdElement } from './sources/syslog/syslog-parse.js';
 export { SyslogFramer } from './sources/syslog/syslog-framing.js';
-export { SYSLOG_SEVERITIES, SYSLOG_FACILITIES } from './sources/syslog/syslog-record.js';
+export { SYSLOG_SEVERITIES, SYSLOG_FACILITIES, ResourceCache, syslogRecord } from './sources/syslog/syslog-record.js';
