@@ -68,7 +68,7 @@ class SyslogSource implements Source {
   private tcpServer: TcpServer | undefined;
   private tlsServer: TlsServer | undefined;
   private udp: UdpSocket | undefined;
-  private udpBatch: Batch | undefined;
+  private udpBatch: PendingBatch | undefined;
   private udpInFlight = 0;
   private readonly connections = new Set<StreamConnection>();
   /** Every accepted socket, TLS ones from before their handshake too: stop must not wait on a half-open one. */
@@ -168,7 +168,7 @@ class SyslogSource implements Source {
   private listenUdp(): Promise<void> {
     const udp = createSocket({ type: isIPv6(this.config.address) ? 'udp6' : 'udp4' });
     this.udp = udp;
-    this.udpBatch = new Batch(this.config, (records) => this.flushUdp(records));
+    this.udpBatch = new PendingBatch(this.config, (records) => this.flushUdp(records));
     udp.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address));
     return new Promise((resolve, reject) => {
       udp.once('error', (err) => reject(new Error(`source ${this.ctx.id}: cannot listen for syslog over udp on ${this.config.address}:${this.config.port}: ${err.message}`)));
@@ -194,7 +194,7 @@ class SyslogSource implements Source {
    * Turns frames into records. Called once per chunk or datagram so the
    * clock is read once for all the messages that arrived together.
    */
-  decodeFrames(frames: Buffer[], originals: number[], arrival: Arrival, into: Batch): void {
+  decodeFrames(frames: Buffer[], originals: number[], arrival: Arrival, into: PendingBatch): void {
     const nowMs = Date.now();
     const observed = BigInt(nowMs) * 1_000_000n;
     const { config, ctx } = this;
@@ -230,7 +230,22 @@ class SyslogSource implements Source {
     let end = Math.min(msg.length, this.config.max_message_bytes);
     while (end > 0 && (msg[end - 1] === 0x0a || msg[end - 1] === 0x0d || msg[end - 1] === 0x00)) end--;
     if (end === 0) return;
-    this.decodeFrames([msg.subarray(0, end)], [msg.length], { peerAddress: peer, transport: 'udp' }, this.udpBatch);
+    try {
+      this.decodeFrames([msg.subarray(0, end)], [msg.length], { peerAddress: peer, transport: 'udp' }, this.udpBatch);
+    } catch (err) {
+      this.internalError(err, peer);
+    }
+  }
+
+  /**
+   * A bug reached a socket handler. Parsers return results and never throw,
+   * so this is a last line: the datagram or connection is lost, counted and
+   * logged, and the process lives on (an exception in an event handler
+   * would end it, and senders would reconnect into a crash loop).
+   */
+  internalError(err: unknown, peer: string | undefined): void {
+    this.ctx.metrics.error('internal');
+    this.ctx.logger.error('syslog: unexpected error handling input; the message or connection was dropped', { peer, error: (err as Error)?.stack ?? String(err) });
   }
 
   private flushUdp(records: LogRecord[]): void {
@@ -331,7 +346,7 @@ class SyslogSource implements Source {
 }
 
 /** Records waiting to be handed over, bounded in count, bytes and time. */
-class Batch {
+class PendingBatch {
   private records: LogRecord[] = [];
   private bytes = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -364,7 +379,7 @@ class Batch {
 /** One TCP or TLS connection: framing, batching and flow control. */
 class StreamConnection {
   private readonly framer: SyslogFramer;
-  private readonly batch: Batch;
+  private readonly batch: PendingBatch;
   private inFlight = 0;
   private paused = false;
   private finished = false;
@@ -382,7 +397,7 @@ class StreamConnection {
   ) {
     const { config, ctx } = source;
     this.framer = new SyslogFramer(config.max_message_bytes);
-    this.batch = new Batch(config, (records) => this.handOver(records));
+    this.batch = new PendingBatch(config, (records) => this.handOver(records));
     socket.setTimeout(config.idle_timeout_ms);
     socket.on('timeout', () => {
       ctx.logger.debug('closing an idle syslog connection', { peer: arrival.peerAddress, idle_timeout_ms: config.idle_timeout_ms });
@@ -398,8 +413,15 @@ class StreamConnection {
 
   private onData(chunk: Buffer): void {
     if (this.finished) return;
-    this.framer.push(chunk, this.collect);
-    this.decodeCollected();
+    try {
+      this.framer.push(chunk, this.collect);
+      this.decodeCollected();
+    } catch (err) {
+      this.source.internalError(err, this.arrival.peerAddress);
+      this.frames.length = 0;
+      this.originals.length = 0;
+      this.socket.destroy();
+    }
   }
 
   private decodeCollected(): void {
@@ -414,8 +436,12 @@ class StreamConnection {
     if (this.finished) return;
     this.finished = true;
     this.socket.pause();
-    this.framer.end(this.collect);
-    this.decodeCollected();
+    try {
+      this.framer.end(this.collect);
+      this.decodeCollected();
+    } catch (err) {
+      this.source.internalError(err, this.arrival.peerAddress);
+    }
     this.batch.flush();
   }
 
