@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { MESHLOG_BIN, REPO_ROOT, freePort, tempDir } from '../helpers/server-process.js';
@@ -53,4 +53,5 @@ test('meshlog agent receives syslog over TCP and UDP and writes the records to s
     proc.kill('SIGTERM');
   }
   assert.equal(await exited, 0);
+  rmSync(dir, { recursive: true, force: true });
 });

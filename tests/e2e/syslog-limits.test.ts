@@ -15,7 +15,7 @@ import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
@@ -59,6 +59,7 @@ sinks:
 
 after(async () => {
   await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 function need(t: TestContext): boolean {

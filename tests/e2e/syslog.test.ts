@@ -20,7 +20,7 @@ import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, lokiQueryRange, startServerProcess, tempDir, type ServerProcess } from '../helpers/server-process.js';
 import { findSyslogPeers, runLogger, startRsyslog, startSyslogNg, type SyslogPeer } from '../helpers/syslog-peers.js';
@@ -61,6 +61,7 @@ before(async () => {
 after(async () => {
   await Promise.all(peers.map((p) => p.stop()));
   await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 /** Skips (locally) or fails (CI=true) when something the test needs is missing. */
