@@ -7,13 +7,16 @@ import { parseArgs } from 'node:util';
 import { saveResults } from './results.js';
 import { storageSuite } from './storage-suite.js';
 import { retentionSuite } from './retention-suite.js';
+import { ingestSuite } from './ingest-suite.js';
 
-const SUITES = ['storage', 'retention'] as const;
+const SUITES = ['storage', 'ingest', 'retention'] as const;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: {
     records: { type: 'string' },
+    /** ingest: syslog messages per receiver. */
+    messages: { type: 'string' },
     seed: { type: 'string', default: '42' },
     concurrency: { type: 'string', default: '4' },
     keep: { type: 'boolean', default: false },
@@ -38,6 +41,16 @@ for (const suite of requested) {
       plaintext: values.plaintext,
     });
     saveResults('storage', figures);
+  }
+  if (suite === 'ingest') {
+    const figures = await ingestSuite({
+      records: Number(values.records ?? 300_000),
+      messages: Number(values.messages ?? 500_000),
+      seed: Number(values.seed),
+      concurrency: Number(values.concurrency),
+      keep: values.keep,
+    });
+    saveResults('ingest', figures);
   }
   if (suite === 'retention') {
     saveResults('retention', await retentionSuite({ records: Number(values.records ?? 4_000_000), keep: values.keep }));

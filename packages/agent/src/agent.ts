@@ -17,12 +17,13 @@ import {
   type ComponentRegistry,
   type Logger,
 } from '@meshlog/core';
-import { fluentSource, otlpSource, stdoutSink } from '@meshlog/components';
+import { fluentSource, otlpSource, stdoutSink, syslogSource } from '@meshlog/components';
 import { LocalHttpHost } from './local-http-host.js';
 
 export const agentRegistry: ComponentRegistry = {
   // fluent: Fluent Bit or Docker's fluentd log driver on the node can forward to the agent.
-  sources: { otlp: otlpSource, fluent: fluentSource },
+  // syslog: the node's local syslog receiver (point rsyslog/journald forwarding or devices at it).
+  sources: { otlp: otlpSource, fluent: fluentSource, syslog: syslogSource },
   transforms: {},
   sinks: { stdout: stdoutSink },
 };

@@ -13,3 +13,8 @@ export { protoRoot, PROTO_DIR } from './proto/proto-root.js';
 export { encodeRetryStatus, decodeRetryDelayMs } from './proto/rpc-status.js';
 export { stdoutSink } from './sinks/stdout/stdout-sink.js';
 export { fluentSource } from './sources/fluent/fluent-source.js';
+export { syslogSource } from './sources/syslog/syslog-source.js';
+export { SyslogSourceConfigSchema, SyslogTlsSchema, type SyslogSourceConfig, type SyslogTlsConfig } from './sources/syslog/config.js';
+export { parseSyslog, type SyslogMessage, type SyslogParseResult, type SdElement } from './sources/syslog/syslog-parse.js';
+export { SyslogFramer } from './sources/syslog/syslog-framing.js';
+export { SYSLOG_SEVERITIES, SYSLOG_FACILITIES, ResourceCache, syslogRecord } from './sources/syslog/syslog-record.js';

@@ -55,6 +55,14 @@ function harness() {
           return { kind: 'source', start: async () => {}, stop: async () => {} };
         },
       } satisfies ComponentDefinition<unknown>,
+      // Holds records until it stops, then hands them over (as a socket source flushes its batch).
+      flush_on_stop: {
+        kind: 'source',
+        type: 'flush_on_stop',
+        description: 'emits 3 records from stop()',
+        schema: z.object({}).strict(),
+        build: (_c: unknown, ctx: BuildContext) => ({ kind: 'source', start: async () => {}, stop: () => ctx.emit(logs(3)) }),
+      } satisfies ComponentDefinition<unknown>,
     },
     transforms: {
       drop_debug: {
@@ -259,6 +267,19 @@ sinks: { out: { type: controlled, inputs: [in] } }
   assert.equal(out.records, 2, 'in-flight batch written before the sink stopped');
   assert.equal(out.stopped, 1);
   await assert.rejects(h2.emit('in')(logs(1)), (e: unknown) => e instanceof PipelineError && e.retryable);
+});
+
+test('a source may still emit while it stops; the batch is written before the sinks stop', async () => {
+  const h = harness();
+  const { pipeline } = await h.build(`
+sources: { in: { type: flush_on_stop } }
+sinks: { out: { type: controlled, inputs: [in] } }
+`);
+  await pipeline.start();
+  await pipeline.stop();
+  const out = h.sinks.get('out')!;
+  assert.equal(out.records, 3);
+  assert.equal(out.stopped, 1);
 });
 
 test('graph errors name the component and the line', () => {

@@ -5,8 +5,10 @@
  * durable (end-to-end acknowledgement).
  *
  * Lifecycle: build -> start -> stop. Stop is idempotent and safe before start;
- * it stops sources first (no new input), drains every sink queue (in-flight
- * batches still get their acknowledgement), then stops the sinks.
+ * it stops sources first (no new input; while they stop they may still emit
+ * what they had already read, e.g. a socket source's partly filled batch),
+ * drains every sink queue (in-flight batches still get their
+ * acknowledgement), then stops the sinks.
  */
 import { batchSize, type Batch } from '../model/log-record.js';
 import type { BuildContext, Component, EmitOptions, ServiceLookup, Sink, Source, Transform } from './component.js';
@@ -35,7 +37,7 @@ export interface PipelineOptions {
 
 export class Pipeline {
   private readonly nodes = new Map<string, Node>();
-  private state: 'built' | 'started' | 'stopping' | 'stopped' = 'built';
+  private state: 'built' | 'started' | 'stopping_sources' | 'stopping' | 'stopped' = 'built';
   private stopPromise: Promise<void> | undefined;
 
   private constructor(private readonly opts: PipelineOptions) {}
@@ -109,9 +111,11 @@ export class Pipeline {
 
   private async doStop(): Promise<void> {
     const wasStarted = this.state === 'started';
-    this.state = 'stopping';
     const all = [...this.nodes.values()];
+    // Emits are still taken while sources stop, so they can hand over what they hold; none after.
+    this.state = wasStarted ? 'stopping_sources' : 'stopping';
     await Promise.allSettled(all.filter((n) => n.component.kind === 'source').map((n) => (n.component as Source).stop()));
+    this.state = 'stopping';
     if (wasStarted) await Promise.allSettled(all.filter((n) => n.queue).map((n) => n.queue!.drain()));
     for (const n of all) n.queue?.close();
     await Promise.allSettled(all.filter((n) => n.component.kind === 'sink').map((n) => (n.component as Sink).stop()));
@@ -122,7 +126,7 @@ export class Pipeline {
   private async emitFrom(sourceId: string, batch: Batch, opts: EmitOptions = {}): Promise<void> {
     const source = this.nodes.get(sourceId);
     if (!source) throw new Error(`unknown source ${sourceId}`);
-    if (this.state !== 'started') {
+    if (this.state !== 'started' && this.state !== 'stopping_sources') {
       throw retryableError('not_running', this.state === 'built' ? 'the pipeline is still starting; retry shortly' : 'the server is shutting down; retry later', 1000);
     }
     const size = batchSize(batch);

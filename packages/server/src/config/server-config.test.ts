@@ -127,8 +127,8 @@ test('encryption: two choices at once, a misspelled key, a bad variable name: er
 
 test('the default pipeline puts OTLP/gRPC and Envoy ALS on the gRPC port, and leaves them out when it is 0', () => {
   const ids = (c: ReturnType<typeof loadServerConfig>): string[] => c.pipeline.components.map((x) => `${x.id}:${x.type}`).sort();
-  assert.deepEqual(ids(load('{}')), ['envoy_als:envoy_als', 'fluent:fluent', 'otlp:otlp', 'otlp_grpc:otlp_grpc', 'store:store']);
-  assert.deepEqual(ids(loadServerConfig(undefined, { grpcPort: 0 }, serverRegistry)), ['fluent:fluent', 'otlp:otlp', 'store:store']);
+  assert.deepEqual(ids(load('{}')), ['envoy_als:envoy_als', 'fluent:fluent', 'otlp:otlp', 'otlp_grpc:otlp_grpc', 'store:store', 'syslog:syslog']);
+  assert.deepEqual(ids(loadServerConfig(undefined, { grpcPort: 0 }, serverRegistry)), ['fluent:fluent', 'otlp:otlp', 'store:store', 'syslog:syslog']);
   const grpc = load('server:\n  grpc:\n    max_receive_message_bytes: 1048576\n').server.grpc;
   assert.equal(grpc.max_receive_message_bytes, 1_048_576);
   assert.equal(grpc.max_concurrent_streams, 100);
@@ -146,4 +146,25 @@ test('the default pipeline runs the fluent source on server.forward_port; 0 leav
   assert.equal(fluent(loadServerConfig(undefined, { forwardPort: 0 }, serverRegistry)), undefined);
   assert.match(problems('server:\n  listen_address: 0.0.0.0\n'), /sources\.fluent\.listen_address: .*needs security\.shared_key_file.*server\.forward_port: 0/s);
   assert.equal(fluent(load('server:\n  listen_address: 0.0.0.0\n  forward_port: 0\n')), undefined);
+});
+
+test('the default pipeline runs syslog on the server ports; TLS gets server.syslog_tls; ports of 0 leave it out', () => {
+  const syslogOf = (c: ReturnType<typeof loadServerConfig>): Record<string, unknown> | undefined =>
+    c.pipeline.components.find((x) => x.id === 'syslog')?.config as Record<string, unknown> | undefined;
+  const d = syslogOf(load('{}'))!;
+  assert.equal(d['port'], 5514);
+  assert.equal(d['tls_port'], 6514);
+  assert.equal(d['address'], '127.0.0.1');
+  assert.equal(d['tls'], undefined, 'no certificate: the source warns and keeps TLS off');
+  assert.deepEqual(load('{}').pipeline.components.find((x) => x.id === 'store')!.inputs, ['otlp', 'otlp_grpc', 'envoy_als', 'fluent', 'syslog']);
+
+  const withTls = syslogOf(load('server:\n  listen_address: 0.0.0.0\n  forward_port: 0\n  syslog_tls:\n    cert_file: /etc/meshlog/syslog.crt\n    key_file: /etc/meshlog/syslog.key\n'))!;
+  assert.deepEqual(withTls['tls'], { cert_file: '/etc/meshlog/syslog.crt', key_file: '/etc/meshlog/syslog.key', client_auth: 'none' });
+  assert.equal(withTls['address'], '0.0.0.0');
+
+  const file = join(dir, 'ports.yaml');
+  writeFileSync(file, '{}');
+  assert.equal(syslogOf(loadServerConfig(file, { syslogPort: 0, syslogTlsPort: 0 }, serverRegistry)), undefined);
+  assert.equal(syslogOf(loadServerConfig(file, { syslogPort: 0 }, serverRegistry))!['port'], 0, 'TLS alone still needs the source');
+  assert.match(problems('server:\n  syslog_tls:\n    cert_file: /c\n'), /server\.syslog_tls\.key_file: key_file is required with cert_file/);
 });

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { ConfigSource, buildPipelineSpec, type ComponentRegistry, type PipelineSpec } from '@meshlog/core';
 import { MAX_KEEP_DAYS, SelectorError, canonicalSelector, type EncryptionSetting } from '@meshlog/store';
+import { SyslogTlsSchema } from '@meshlog/components';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -36,6 +37,12 @@ export const ServerSectionSchema = z
     syslog_port: port.default(5514),
     syslog_tls_port: port.default(6514),
     forward_port: port.default(24224),
+    /**
+     * Certificate of the syslog TLS listener (RFC 5425) in the default
+     * pipeline. Without one, syslog_tls_port stays closed and the start logs
+     * a warning naming the missing key.
+     */
+    syslog_tls: SyslogTlsSchema.optional(),
     /** Largest accepted request body after decompression. */
     max_request_bytes: z.number().int().positive().default(64 * 1024 * 1024),
     /** Idle keep-alive sockets are closed after this long. */
@@ -273,6 +280,17 @@ export function defaultPipeline(server: ServerSection): { sources: Record<string
   }
   // Without a shared key the fluent source refuses non-loopback addresses (see its config): the error says how to proceed.
   if (server.forward_port !== 0) sources['fluent'] = { type: 'fluent', listen_address: server.listen_address, port: server.forward_port };
+  if (server.syslog_port !== 0 || server.syslog_tls_port !== 0) {
+    // TCP and UDP on syslog_port; TLS on syslog_tls_port once a certificate is configured
+    // (the source warns, naming the key, while it is not).
+    sources['syslog'] = {
+      type: 'syslog',
+      address: server.listen_address,
+      port: server.syslog_port,
+      tls_port: server.syslog_tls_port,
+      ...(server.syslog_tls ? { tls: server.syslog_tls } : {}),
+    };
+  }
   return { sources, sinks: { store: { type: 'store', inputs: Object.keys(sources) } } };
 }
 
