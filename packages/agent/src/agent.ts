@@ -17,11 +17,11 @@ import {
   type ComponentRegistry,
   type Logger,
 } from '@meshlog/core';
-import { otlpSource, stdoutSink } from '@meshlog/components';
+import { datadogLogsSource, otlpSource, splunkHecSource, stdoutSink, zipkinSource } from '@meshlog/components';
 import { LocalHttpHost } from './local-http-host.js';
 
 export const agentRegistry: ComponentRegistry = {
-  sources: { otlp: otlpSource },
+  sources: { otlp: otlpSource, splunk_hec: splunkHecSource, datadog_logs: datadogLogsSource, zipkin: zipkinSource },
   transforms: {},
   sinks: { stdout: stdoutSink },
 };

@@ -1,10 +1,10 @@
 /** The component types the server role offers: an explicit map, no discovery. */
 import type { ComponentRegistry } from '@meshlog/core';
-import { otlpSource, stdoutSink } from '@meshlog/components';
+import { datadogLogsSource, otlpSource, splunkHecSource, stdoutSink, zipkinSource } from '@meshlog/components';
 import { storeSink } from '@meshlog/store';
 
 export const serverRegistry: ComponentRegistry = {
-  sources: { otlp: otlpSource },
+  sources: { otlp: otlpSource, splunk_hec: splunkHecSource, datadog_logs: datadogLogsSource, zipkin: zipkinSource },
   transforms: {},
   sinks: { store: storeSink, stdout: stdoutSink },
 };
