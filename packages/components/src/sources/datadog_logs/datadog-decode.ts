@@ -168,6 +168,31 @@ export function truncateUtf8(s: string, maxBytes: number): string {
   return buf.subarray(0, end).toString('utf8');
 }
 
+interface ParsedTags {
+  resource: [string, string][];
+  attributes: [string, string][];
+  service: string | undefined;
+  host: string | undefined;
+}
+
+/** Parses a `ddtags` string once; a batch repeats the same string on every log. */
+function parseTags(tags: string, cache: Map<string, ParsedTags>): ParsedTags {
+  const hit = cache.get(tags);
+  if (hit) return hit;
+  const resource: Attributes = {};
+  const attributes: Attributes = {};
+  const hints: { service?: string; host?: string } = {};
+  applyTags(tags, resource, attributes, hints);
+  const parsed: ParsedTags = {
+    resource: Object.entries(resource).map(([k, v]) => [k, String(v)]),
+    attributes: Object.entries(attributes).map(([k, v]) => [k, String(v)]),
+    service: hints.service,
+    host: hints.host,
+  };
+  if (cache.size < 1000) cache.set(tags, parsed);
+  return parsed;
+}
+
 /** Parses a `ddtags` string into resource attributes and `datadog.tag.*` attributes. */
 function applyTags(tags: string, resource: Attributes, attributes: Attributes, hints: { service?: string; host?: string }): void {
   for (const raw of tags.split(',')) {
@@ -197,7 +222,14 @@ function pickString(o: Record<string, unknown>, keys: string[]): [string, unknow
 }
 
 /** One log object -> a record (defaults from the query string fill what it lacks). */
-function logToRecord(o: Record<string, unknown>, now: bigint, defaults: DatadogDefaults, limits: DatadogLimits, resources: ResourceInterner): { record: LogRecord; truncated: boolean; timed: boolean } {
+function logToRecord(
+  o: Record<string, unknown>,
+  now: bigint,
+  defaults: DatadogDefaults,
+  limits: DatadogLimits,
+  resources: ResourceInterner,
+  tagCache: Map<string, ParsedTags>,
+): { record: LogRecord; truncated: boolean; timed: boolean } {
   const r = emptyLogRecord();
   r.observedTimeUnixNano = now;
   const used = new Set<string>(['service', 'hostname', 'ddsource', 'ddtags']);
@@ -258,8 +290,17 @@ function logToRecord(o: Record<string, unknown>, now: bigint, defaults: DatadogD
   }
   if (dd) used.add('dd');
 
-  const ddtags = [defaults.ddtags, typeof o['ddtags'] === 'string' ? o['ddtags'] : undefined].filter((x): x is string => !!x);
-  for (const tags of ddtags) applyTags(tags, resource, attributes, hints);
+  for (const tags of [defaults.ddtags, o['ddtags']]) {
+    if (typeof tags !== 'string' || tags === '') continue;
+    const parsed = parseTags(tags, tagCache);
+    for (const [k, v] of parsed.resource) resource[k] = v;
+    for (const [k, v] of parsed.attributes) {
+      const prev = attributes[k];
+      attributes[k] = prev === undefined ? v : `${String(prev)},${v}`;
+    }
+    hints.service ??= parsed.service;
+    hints.host ??= parsed.host;
+  }
   if (typeof ddEnv === 'string') resource['deployment.environment.name'] ??= ddEnv;
   if (typeof ddVersion === 'string') resource['service.version'] ??= ddVersion;
 
@@ -294,9 +335,10 @@ function str(v: unknown): string | undefined {
  */
 export function decodeDatadogLogs(body: Buffer, contentType: string, now: bigint, defaults: DatadogDefaults, limits: DatadogLimits): DecodedDatadogLogs {
   const resources = new ResourceInterner();
+  const tagCache = new Map<string, ParsedTags>();
   const out: DecodedDatadogLogs = { records: [], truncated: 0, untimed: 0 };
   const push = (o: Record<string, unknown>): void => {
-    const { record, truncated, timed } = logToRecord(o, now, defaults, limits, resources);
+    const { record, truncated, timed } = logToRecord(o, now, defaults, limits, resources, tagCache);
     out.records.push(record);
     if (truncated) out.truncated++;
     if (!timed) out.untimed++;

@@ -116,14 +116,23 @@ function splitJsonValues(text: string): { values: string[]; error?: string } {
     if (first !== 0x7b && first !== 0x5b) return { values, error: `expected a JSON object, found ${JSON.stringify(text.slice(i, i + 20))}` };
     const start = i;
     let depth = 0;
-    let inString = false;
     for (; i < n; i++) {
       const c = text.charCodeAt(i);
-      if (inString) {
-        if (c === 0x5c) i++;
-        else if (c === 0x22) inString = false;
-      } else if (c === 0x22) {
-        inString = true;
+      if (c === 0x22) {
+        // Jump to the closing quote: one that follows an even number of backslashes.
+        let q = i;
+        for (;;) {
+          q = text.indexOf('"', q + 1);
+          if (q < 0) break;
+          let backslashes = 0;
+          while (text.charCodeAt(q - 1 - backslashes) === 0x5c) backslashes++;
+          if (backslashes % 2 === 0) break;
+        }
+        if (q < 0) {
+          i = n;
+          break;
+        }
+        i = q;
       } else if (c === 0x7b || c === 0x5b) {
         depth++;
       } else if (c === 0x7d || c === 0x5d) {
