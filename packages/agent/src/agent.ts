@@ -17,13 +17,13 @@ import {
   type ComponentRegistry,
   type Logger,
 } from '@meshlog/core';
-import { fluentSource, otlpSource, stdoutSink, syslogSource } from '@meshlog/components';
+import { datadogLogsSource, fluentSource, otlpSource, splunkHecSource, stdoutSink, syslogSource, zipkinSource } from '@meshlog/components';
 import { LocalHttpHost } from './local-http-host.js';
 
 export const agentRegistry: ComponentRegistry = {
   // fluent: Fluent Bit or Docker's fluentd log driver on the node can forward to the agent.
   // syslog: the node's local syslog receiver (point rsyslog/journald forwarding or devices at it).
-  sources: { otlp: otlpSource, fluent: fluentSource, syslog: syslogSource },
+  sources: { otlp: otlpSource, fluent: fluentSource, syslog: syslogSource, splunk_hec: splunkHecSource, datadog_logs: datadogLogsSource, zipkin: zipkinSource },
   transforms: {},
   sinks: { stdout: stdoutSink },
 };

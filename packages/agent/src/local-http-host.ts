@@ -1,14 +1,16 @@
 /**
- * The agent's own HTTP listener for local receivers (OTLP/HTTP from apps on
- * the node). It binds loopback by default and, when `token_file` is set,
- * requires that bearer token. Bodies are size-capped and gzip is undone,
- * as on the server.
+ * The agent's own HTTP listener for local receivers (OTLP/HTTP, Splunk HEC,
+ * Datadog logs, Zipkin from apps on the node). It binds loopback by default
+ * and, when `token_file` is set, requires that token, presented where the
+ * route's protocol puts it (Bearer, `Splunk <token>`, `DD-API-KEY`). Bodies
+ * are size-capped and gzip is undone, as on the server; errors leave in the
+ * route's protocol shape when it has one.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { timingSafeEqual, createHash } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
-import type { HttpIngestHost, IngestRoute, Logger } from '@meshlog/core';
+import { gunzipSync, inflateSync } from 'node:zlib';
+import { presentedToken, type HostError, type HttpIngestHost, type IngestResponse, type IngestRoute, type Logger } from '@meshlog/core';
 
 export interface LocalHttpHostOptions {
   listenAddress: string;
@@ -69,38 +71,42 @@ export class LocalHttpHost implements HttpIngestHost {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  private async handle(req: IncomingMessage): Promise<{ status: number; contentType?: string; headers?: Record<string, string>; body?: Buffer | string }> {
-    const path = (req.url ?? '/').split('?')[0]!;
+  private async handle(req: IncomingMessage): Promise<IngestResponse> {
+    const url = new URL(req.url ?? '/', 'http://local');
+    const path = url.pathname;
     const entry = this.routes.get(`${req.method} ${path}`);
     if (!entry) return { status: 404, body: `no route for ${req.method} ${path}\n` };
-    if (this.inactive.has(entry.owner)) return { status: 503, headers: { 'retry-after': '1' }, body: 'shutting down\n' };
+    const { route } = entry;
+    const fail = (e: HostError): IngestResponse => route.renderError?.(e) ?? { status: e.status, ...(e.retryAfterSeconds ? { headers: { 'retry-after': String(e.retryAfterSeconds) } } : {}), body: `${e.message}\n` };
+    if (this.inactive.has(entry.owner)) return fail({ status: 503, code: 'unavailable', message: 'shutting down', retryAfterSeconds: 1 });
     if (this.tokenHash) {
-      const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-      if (!m || !timingSafeEqual(sha256(m[1]!), this.tokenHash)) return { status: 401, body: 'missing or invalid bearer token\n' };
+      const presented = presentedToken(req.headers, route.credentials ?? []);
+      if ('failure' in presented) return fail({ status: 401, code: 'unauthenticated', message: 'missing or unsupported credentials', authFailure: presented.failure });
+      if (!timingSafeEqual(sha256(presented.token), this.tokenHash)) return fail({ status: 401, code: 'unauthenticated', message: 'invalid token', authFailure: 'invalid' });
     }
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of req) {
       size += (chunk as Buffer).length;
-      if (size > this.opts.maxRequestBytes) return { status: 413, body: `request body exceeds ${this.opts.maxRequestBytes} bytes\n` };
+      if (size > this.opts.maxRequestBytes) return fail({ status: 413, code: 'payload_too_large', message: `request body exceeds ${this.opts.maxRequestBytes} bytes` });
       chunks.push(chunk as Buffer);
     }
     let body = Buffer.concat(chunks);
-    if (/gzip/i.test(String(req.headers['content-encoding'] ?? ''))) {
-      try {
-        body = gunzipSync(body, { maxOutputLength: this.opts.maxRequestBytes });
-      } catch (err) {
-        return { status: 400, body: `cannot decompress gzip body: ${(err as Error).message}\n` };
-      }
+    const encoding = String(req.headers['content-encoding'] ?? '').toLowerCase();
+    try {
+      if (encoding === 'gzip' || encoding === 'x-gzip') body = gunzipSync(body, { maxOutputLength: this.opts.maxRequestBytes });
+      else if (encoding === 'deflate') body = inflateSync(body, { maxOutputLength: this.opts.maxRequestBytes });
+    } catch (err) {
+      return fail({ status: 400, code: 'bad_request', message: `cannot decompress ${encoding} body: ${(err as Error).message}` });
     }
-    return entry.route.handler({
+    return route.handler({
       body,
       headers: req.headers,
       contentType: String(req.headers['content-type'] ?? ''),
       tenant: 'default',
       remoteAddress: req.socket.remoteAddress ?? '',
       params: {},
-      query: {},
+      query: Object.fromEntries(url.searchParams),
     });
   }
 }

@@ -11,6 +11,14 @@ export { AlsStreamDecoder, AlsDecodeError, nodeResource, parseIstioNodeId, respo
 export { ALS_SERVICE, ALS_METHOD, alsType } from './sources/envoy_als/als-proto.js';
 export { protoRoot, PROTO_DIR } from './proto/proto-root.js';
 export { encodeRetryStatus, decodeRetryDelayMs } from './proto/rpc-status.js';
+export { splunkHecSource } from './sources/splunk_hec/splunk-hec-source.js';
+export { decodeHecEvents, decodeHecRaw, HecDecodeError, HecStatus } from './sources/splunk_hec/hec-decode.js';
+export { datadogLogsSource } from './sources/datadog_logs/datadog-logs-source.js';
+export { decodeDatadogLogs, DatadogDecodeError } from './sources/datadog_logs/datadog-decode.js';
+export { zipkinSource } from './sources/zipkin/zipkin-source.js';
+export { zipkinSpansToModel, spanToZipkin, ZipkinDecodeError, ZipkinAttr, type StoredSpan } from './sources/zipkin/zipkin-model.js';
+export { decodeZipkinProto, zipkinListOfSpans } from './sources/zipkin/zipkin-proto.js';
+
 export { stdoutSink } from './sinks/stdout/stdout-sink.js';
 export { fluentSource } from './sources/fluent/fluent-source.js';
 export { syslogSource } from './sources/syslog/syslog-source.js';

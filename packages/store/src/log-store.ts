@@ -39,6 +39,8 @@ export interface SpanRow {
   attr_values: string[];
   res_keys: string[];
   res_values: string[];
+  /** Span events as JSON text: `[{"timeUnixNano": "<ns>", "name", "attributes"}]`, or '' when none. */
+  events: string;
 }
 
 export interface ReadLimits {
@@ -141,7 +143,7 @@ export class LogStore {
   async selectTrace(tenant: string, traceId: string, signal?: AbortSignal): Promise<SpanRow[]> {
     await this.visible();
     const r = await this.backend.query<SpanRow>(
-      `SELECT trace_id, span_id, parent_span_id, start_ns, end_ns, name, kind, service_name, status_code, status_message, attr_keys, attr_values, res_keys, res_values
+      `SELECT trace_id, span_id, parent_span_id, start_ns, end_ns, name, kind, service_name, status_code, status_message, attr_keys, attr_values, res_keys, res_values, events
 FROM ${this.database}.spans WHERE tenant = {tenant:String} AND trace_id = {trace:String} ORDER BY start_ns LIMIT 10000`,
       { params: { tenant, trace: traceId }, timeoutMs: this.limits.timeoutMs, ...(signal ? { signal } : {}) },
     );

@@ -28,12 +28,57 @@ export interface IngestResponse {
   body?: Buffer | string;
 }
 
+/**
+ * Where a protocol's clients put the API token besides `Authorization:
+ * Bearer <token>` (always accepted). The host checks a token found there
+ * exactly like a bearer token (same token store, same identity), so the
+ * tenant still comes from the identity, never from what the client chose.
+ */
+export type CredentialLocation =
+  /** `Authorization: <scheme> <token>`, e.g. Splunk HEC's `Splunk <token>`. */
+  | { kind: 'authorization'; scheme: string }
+  /** A header holding the token alone, e.g. Datadog's `DD-API-KEY` (lower-case name). */
+  | { kind: 'header'; name: string };
+
+/** Why authentication failed, for protocols whose answers tell these apart. */
+export type AuthFailure =
+  /** No credential at all. */
+  | 'missing'
+  /** An `Authorization` header in a form this route does not take. */
+  | 'malformed'
+  /** A well-formed credential naming no (or a revoked) token. */
+  | 'invalid';
+
+/**
+ * A failure the host detects before (or around) the route's handler:
+ * authentication, a body over the size limit or that cannot be
+ * decompressed, the source shutting down, an unexpected error.
+ */
+export interface HostError {
+  status: number;
+  /** The server's error code (`unauthenticated`, `payload_too_large`, `bad_request`, `unavailable`, `internal`, ...). */
+  code: string;
+  message: string;
+  /** Set when `code` is `unauthenticated`. */
+  authFailure?: AuthFailure;
+  /** Set for retryable failures. */
+  retryAfterSeconds?: number;
+}
+
 export interface IngestRoute {
   method: 'POST' | 'PUT' | 'GET' | 'HEAD';
   /** A path pattern in the host router's syntax (`/v1/logs`, `/:index/_bulk`). */
   path: string;
   /** The permission needed (the server maps it to roles). */
   permission: 'ingest';
+  /** Token locations this protocol's clients use, besides `Authorization: Bearer`. */
+  credentials?: readonly CredentialLocation[];
+  /**
+   * The protocol's own shape for host errors, so a client that parses its
+   * protocol's error bodies (Splunk HEC's `{"text", "code"}`) gets one.
+   * Without it the host answers with its generic error.
+   */
+  renderError?(error: HostError): IngestResponse;
   handler(req: IngestRequest): Promise<IngestResponse>;
 }
 
@@ -45,4 +90,38 @@ export interface HttpIngestHost {
   mount(owner: string, routes: IngestRoute[]): void;
   /** Stops routing to the owner's handlers (they then answer 503). */
   unmount(owner: string): void;
+}
+
+/**
+ * The token a request presents: `Authorization: Bearer` first, then the
+ * route's own `Authorization` schemes, then its token headers. An
+ * `Authorization` header in a form the route does not take is `malformed`
+ * unless a token header supplies the token. Every host checks tokens
+ * through this, so a route's credential places mean the same everywhere.
+ */
+export function presentedToken(
+  headers: Record<string, string | string[] | undefined>,
+  locations: readonly CredentialLocation[],
+): { token: string } | { failure: AuthFailure } {
+  const authorization = headers['authorization'];
+  let malformed = false;
+  if (typeof authorization === 'string' && authorization !== '') {
+    const m = /^(\S+)\s+(\S+)\s*$/.exec(authorization);
+    const scheme = m?.[1]!.toLowerCase();
+    if (m && (scheme === 'bearer' || locations.some((l) => l.kind === 'authorization' && l.scheme.toLowerCase() === scheme))) return { token: m[2]! };
+    malformed = true;
+  }
+  for (const l of locations) {
+    if (l.kind !== 'header') continue;
+    const v = headers[l.name];
+    const value = (Array.isArray(v) ? v[0] : v)?.trim();
+    if (value) return { token: value };
+  }
+  return { failure: malformed ? 'malformed' : 'missing' };
+}
+
+/** How to send a token to a route, for error messages: `"Authorization: Bearer <token>" or a "dd-api-key" header`. */
+export function credentialHint(locations: readonly CredentialLocation[]): string {
+  const forms = ['"Authorization: Bearer <token>"', ...locations.map((l) => (l.kind === 'authorization' ? `"Authorization: ${l.scheme} <token>"` : `a "${l.name}" header`))];
+  return forms.length === 1 ? forms[0]! : `${forms.slice(0, -1).join(', ')} or ${forms[forms.length - 1]!}`;
 }

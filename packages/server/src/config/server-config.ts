@@ -270,8 +270,13 @@ type ServerSection = z.infer<typeof ServerSectionSchema>;
  * here. To add a source: one entry below, and its type in registry.ts.
  */
 export function defaultPipeline(server: ServerSection): { sources: Record<string, unknown>; sinks: Record<string, unknown> } {
+  // HTTP sources mount on the HTTP app, which exists (for in-process
+  // `inject`) even when http_port is 0 and nothing listens.
   const sources: Record<string, unknown> = {
     otlp: { type: 'otlp' },
+    splunk_hec: { type: 'splunk_hec' },
+    datadog_logs: { type: 'datadog_logs' },
+    zipkin: { type: 'zipkin' },
   };
   // Both register on the one gRPC listener (server.grpc_port).
   if (server.grpc_port !== 0) {

@@ -9,6 +9,7 @@ import type { PipelineMetrics, Logger } from '@meshlog/core';
 import { StoreError } from '@meshlog/store';
 import { ApiError, ERRORS, type ErrorCode } from './errors.js';
 import { installAuth } from './auth-hook.js';
+import type { IngestRouteConfig } from './ingest-host.js';
 import type { TokenStore } from '../auth/token-store.js';
 
 export interface HttpAppOptions {
@@ -73,8 +74,22 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
       message = `internal error (request ${req.id})`;
       opts.logger.error('request failed', { request: req.id, url: req.url.split('?')[0], error: err instanceof Error ? err.message : String(err) });
     }
+    const retryable = ERRORS[code as keyof typeof ERRORS]?.retryable === true && status !== 500;
+    if (retryable) void reply.header('retry-after', '1');
+    // An ingest route whose protocol has its own error shape answers in it (Splunk HEC's {"text","code"}).
+    const render = (req.routeOptions.config as Partial<IngestRouteConfig> | undefined)?.renderError;
+    if (render) {
+      const authFailure = err instanceof ApiError ? err.authFailure : undefined;
+      try {
+        const r = render({ status, code, message, ...(authFailure ? { authFailure } : {}), ...(retryable ? { retryAfterSeconds: 1 } : {}) });
+        if (r.headers) void reply.headers(r.headers);
+        void reply.code(r.status).type(r.contentType ?? 'text/plain').send(r.body ?? '');
+        return;
+      } catch (renderErr) {
+        opts.logger.error('ingest error renderer failed', { request: req.id, error: renderErr instanceof Error ? renderErr.message : String(renderErr) });
+      }
+    }
     if (status === 401) void reply.header('www-authenticate', 'Bearer realm="meshlog"');
-    if (ERRORS[code as keyof typeof ERRORS]?.retryable && status !== 500) void reply.header('retry-after', '1');
     void reply.code(status).type('application/json').send({ status: 'error', errorType: code, error: message });
   });
 

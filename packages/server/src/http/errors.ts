@@ -3,6 +3,7 @@
  * whether a retry can help, and a message template. docs/errors.md lists
  * every code; a test checks the two agree.
  */
+import type { AuthFailure } from '@meshlog/core';
 
 export const ERRORS = {
   unauthenticated: { status: 401, retryable: false, summary: 'No valid API token: send `Authorization: Bearer <token>`.' },
@@ -24,10 +25,13 @@ export type ErrorCode = keyof typeof ERRORS;
 export class ApiError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
-  constructor(code: ErrorCode, message: string) {
+  /** For `unauthenticated`: which way it failed (protocols such as Splunk HEC answer each differently). */
+  readonly authFailure: AuthFailure | undefined;
+  constructor(code: ErrorCode, message: string, opts: { authFailure?: AuthFailure } = {}) {
     super(message);
     this.name = 'ApiError';
     this.code = code;
     this.status = ERRORS[code].status;
+    this.authFailure = opts.authFailure;
   }
 }

@@ -3,14 +3,25 @@
  * instance: undoes `Content-Encoding` (gzip, deflate) with a cap on the
  * decompressed size (a gzip bomb is refused with 413, not buffered), and
  * passes the authenticated tenant. A source that has been unmounted (during
- * shutdown) makes its routes answer 503.
+ * shutdown) makes its routes answer 503. Errors the host raises leave in
+ * the route's protocol shape when the route has a `renderError`.
  */
 import { promisify } from 'node:util';
 import { gunzip, inflate, type InputType, type ZlibOptions } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { HttpIngestHost, IngestRoute } from '@meshlog/core';
+import type { CredentialLocation, HttpIngestHost, IngestRoute } from '@meshlog/core';
 import { ApiError } from './errors.js';
 import { identityOf } from './auth-hook.js';
+
+/**
+ * What an ingest route carries in its Fastify route config: the auth hook
+ * reads `credentials`, the error handler `renderError`.
+ */
+export interface IngestRouteConfig {
+  permission: IngestRoute['permission'];
+  credentials?: readonly CredentialLocation[];
+  renderError?: IngestRoute['renderError'];
+}
 
 const gunzipAsync = promisify<InputType, ZlibOptions, Buffer>(gunzip);
 const inflateAsync = promisify<InputType, ZlibOptions, Buffer>(inflate);
@@ -31,7 +42,11 @@ export class FastifyIngestHost implements HttpIngestHost {
       this.app.route({
         method: route.method,
         url: route.path,
-        config: { permission: route.permission },
+        config: {
+          permission: route.permission,
+          ...(route.credentials ? { credentials: route.credentials } : {}),
+          ...(route.renderError ? { renderError: route.renderError.bind(route) } : {}),
+        } satisfies IngestRouteConfig,
         handler: async (req, reply) => {
           if (!this.active.get(owner)) throw new ApiError('unavailable', 'this ingest endpoint is shutting down; retry against another instance');
           const body = await this.decode(req);

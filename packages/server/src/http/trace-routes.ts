@@ -1,13 +1,16 @@
 /**
  * `GET /api/v2/trace/{traceId}` in Zipkin v2's JSON shape (a list of spans),
  * so Zipkin and Grafana's Zipkin data source can show Meshlog's traces.
+ * The span -> Zipkin mapping lives with the `zipkin` source
+ * (components/src/sources/zipkin/zipkin-model.ts), so spans ingested
+ * through `POST /api/v2/spans` come back field for field: kind, parentId,
+ * tags, endpoints, annotations (span events), shared and debug.
  */
 import type { FastifyInstance } from 'fastify';
 import type { LogStore, SpanRow } from '@meshlog/store';
+import { spanToZipkin } from '@meshlog/components';
 import { ApiError } from './errors.js';
 import { identityOf } from './auth-hook.js';
-
-const ZIPKIN_KIND: Record<number, string | undefined> = { 2: 'SERVER', 3: 'CLIENT', 4: 'PRODUCER', 5: 'CONSUMER' };
 
 export function registerTraceRoutes(app: FastifyInstance, store: LogStore): void {
   app.get<{ Params: { traceId: string } }>('/api/v2/trace/:traceId', async (req) => {
@@ -19,21 +22,37 @@ export function registerTraceRoutes(app: FastifyInstance, store: LogStore): void
   });
 }
 
+interface StoredEvent {
+  timeUnixNano: string;
+  name: string;
+  attributes?: Record<string, unknown>;
+}
+
 function toZipkin(s: SpanRow): object {
-  const tags: Record<string, string> = {};
-  s.attr_keys.forEach((k, i) => (tags[k] = s.attr_values[i] ?? ''));
-  if (s.status_code === 2) tags['error'] = s.status_message || 'true';
-  const startUs = BigInt(s.start_ns) / 1000n;
-  const durationUs = (BigInt(s.end_ns) - BigInt(s.start_ns)) / 1000n;
-  return {
+  const attributes: Record<string, string> = {};
+  s.attr_keys.forEach((k, i) => (attributes[k] = s.attr_values[i] ?? ''));
+  const hasService = s.res_keys.includes('service.name');
+  let events: StoredEvent[] = [];
+  if (s.events) {
+    try {
+      events = JSON.parse(s.events) as StoredEvent[];
+    } catch {
+      // A stored span is never rewritten; an unreadable events column shows as no annotations.
+      events = [];
+    }
+  }
+  return spanToZipkin({
     traceId: s.trace_id,
-    id: s.span_id,
-    ...(s.parent_span_id ? { parentId: s.parent_span_id } : {}),
+    spanId: s.span_id,
+    parentSpanId: s.parent_span_id,
     name: s.name,
-    ...(ZIPKIN_KIND[s.kind] ? { kind: ZIPKIN_KIND[s.kind] } : {}),
-    timestamp: Number(startUs),
-    duration: Number(durationUs),
-    localEndpoint: { serviceName: s.service_name },
-    tags,
-  };
+    kind: Number(s.kind),
+    startTimeUnixNano: BigInt(s.start_ns),
+    endTimeUnixNano: BigInt(s.end_ns),
+    serviceName: hasService ? s.service_name : undefined,
+    attributes,
+    statusCode: Number(s.status_code),
+    statusMessage: s.status_message,
+    events: events.map((e) => ({ timeUnixNano: BigInt(e.timeUnixNano), name: e.name, attributes: e.attributes ?? {} })),
+  });
 }
