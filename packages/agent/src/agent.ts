@@ -17,11 +17,12 @@ import {
   type ComponentRegistry,
   type Logger,
 } from '@meshlog/core';
-import { otlpSource, stdoutSink } from '@meshlog/components';
+import { lokiPushSource, otlpSource, stdoutSink } from '@meshlog/components';
 import { LocalHttpHost } from './local-http-host.js';
 
 export const agentRegistry: ComponentRegistry = {
-  sources: { otlp: otlpSource },
+  // es_bulk stays server-only: its `/<index>/_bulk` routes need path parameters this agent's listener does not route.
+  sources: { otlp: otlpSource, loki_push: lokiPushSource },
   transforms: {},
   sinks: { stdout: stdoutSink },
 };

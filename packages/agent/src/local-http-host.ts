@@ -72,7 +72,7 @@ export class LocalHttpHost implements HttpIngestHost {
   private async handle(req: IncomingMessage): Promise<{ status: number; contentType?: string; headers?: Record<string, string>; body?: Buffer | string }> {
     const path = (req.url ?? '/').split('?')[0]!;
     const entry = this.routes.get(`${req.method} ${path}`);
-    if (!entry) return { status: 404, body: `no route for ${req.method} ${path}\n` };
+    if (!entry || (entry.route.claims && !entry.route.claims(req.headers))) return { status: 404, body: `no route for ${req.method} ${path}\n` };
     if (this.inactive.has(entry.owner)) return { status: 503, headers: { 'retry-after': '1' }, body: 'shutting down\n' };
     if (this.tokenHash) {
       const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
@@ -101,6 +101,7 @@ export class LocalHttpHost implements HttpIngestHost {
       remoteAddress: req.socket.remoteAddress ?? '',
       params: {},
       query: {},
+      maxBodyBytes: this.opts.maxRequestBytes,
     });
   }
 }

@@ -5,4 +5,7 @@
 export { otlpSource } from './sources/otlp/otlp-source.js';
 export { decodeOtlpLogs, decodeOtlpTraces, encodingOf, OtlpDecodeError } from './sources/otlp/otlp-decode.js';
 export { otlpType } from './sources/otlp/otlp-proto.js';
+export { lokiPushSource, LOKI_PUSH_PATH } from './sources/loki_push/loki-push-source.js';
+export { decodeLokiPush, lokiStreamsToRecords, LokiDecodeError } from './sources/loki_push/loki-push-decode.js';
+export { lokiType } from './sources/loki_push/loki-proto.js';
 export { stdoutSink } from './sinks/stdout/stdout-sink.js';

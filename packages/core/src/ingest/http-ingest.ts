@@ -19,6 +19,12 @@ export interface IngestRequest {
   /** Path parameters (e.g. the index of `/<index>/_bulk`). */
   params: Record<string, string>;
   query: Record<string, string>;
+  /**
+   * The host's cap on a decoded body. A source that undoes an encoding of
+   * its own protocol (Loki's snappy) holds the result to it too, so no
+   * encoding is a way around the limit.
+   */
+  maxBodyBytes?: number;
 }
 
 export interface IngestResponse {
@@ -34,6 +40,19 @@ export interface IngestRoute {
   path: string;
   /** The permission needed (the server maps it to roles). */
   permission: 'ingest';
+  /**
+   * When present, the route serves only requests this accepts; the others
+   * at the same method and path fall through to whatever else the host
+   * serves there (another route, or 404). Lets a protocol answer `GET /`
+   * for its own clients (Elasticsearch's) without taking `/` from a web UI.
+   * Only for static paths; must be cheap (it runs for every request to it).
+   */
+  claims?: (headers: IngestRequest['headers']) => boolean;
+  /**
+   * Content-Encoding values the source undoes itself (Loki's `snappy`): the
+   * host passes such bodies through instead of refusing the encoding.
+   */
+  ownEncodings?: readonly string[];
   handler(req: IngestRequest): Promise<IngestResponse>;
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ConfigError, createLogger } from '@meshlog/core';
 import { ClickHouseBackend, ChdbBackend } from '@meshlog/store';
 import { serverRegistry } from '../registry.js';
-import { loadServerConfig } from './server-config.js';
+import { defaultPipeline, loadServerConfig, ServerSectionSchema } from './server-config.js';
 import { openStoreBackend, StorageConfigError } from '../store-backend.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'meshlog-config-test-'));
@@ -82,4 +82,12 @@ test('openStoreBackend: chDB by default; ClickHouse with the password from a fil
   assert.equal(single.deployment.onCluster, '');
   assert.equal(single.deployment.database, 'logs');
   await single.backend.close();
+});
+
+test('the default pipeline runs the HTTP-port sources only when the HTTP port is on', () => {
+  const on = defaultPipeline(ServerSectionSchema.parse({}));
+  assert.deepEqual(on.sources['loki_push'], { type: 'loki_push' });
+  assert.deepEqual((on.sinks['store'] as { inputs: string[] }).inputs, Object.keys(on.sources));
+  const off = defaultPipeline(ServerSectionSchema.parse({ http_port: 0 }));
+  assert.equal(off.sources['loki_push'], undefined);
 });

@@ -161,10 +161,13 @@ type ServerSection = z.infer<typeof ServerSectionSchema>;
  * on the shared HTTP listener; listener sources get their address and port
  * here. To add a source: one entry below, and its type in registry.ts.
  */
-export function defaultPipeline(_server: ServerSection): { sources: Record<string, unknown>; sinks: Record<string, unknown> } {
+export function defaultPipeline(server: ServerSection): { sources: Record<string, unknown>; sinks: Record<string, unknown> } {
   const sources: Record<string, unknown> = {
     otlp: { type: 'otlp' },
   };
+  if (server.http_port !== 0) {
+    sources['loki_push'] = { type: 'loki_push' };
+  }
   return { sources, sinks: { store: { type: 'store', inputs: Object.keys(sources) } } };
 }
 
