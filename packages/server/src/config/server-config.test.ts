@@ -87,7 +87,9 @@ test('openStoreBackend: chDB by default; ClickHouse with the password from a fil
 test('the default pipeline runs the HTTP-port sources only when the HTTP port is on', () => {
   const on = defaultPipeline(ServerSectionSchema.parse({}));
   assert.deepEqual(on.sources['loki_push'], { type: 'loki_push' });
+  assert.deepEqual(on.sources['es_bulk'], { type: 'es_bulk' });
   assert.deepEqual((on.sinks['store'] as { inputs: string[] }).inputs, Object.keys(on.sources));
   const off = defaultPipeline(ServerSectionSchema.parse({ http_port: 0 }));
   assert.equal(off.sources['loki_push'], undefined);
+  assert.equal(off.sources['es_bulk'], undefined);
 });

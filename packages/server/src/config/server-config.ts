@@ -167,6 +167,7 @@ export function defaultPipeline(server: ServerSection): { sources: Record<string
   };
   if (server.http_port !== 0) {
     sources['loki_push'] = { type: 'loki_push' };
+    sources['es_bulk'] = { type: 'es_bulk' };
   }
   return { sources, sinks: { store: { type: 'store', inputs: Object.keys(sources) } } };
 }
