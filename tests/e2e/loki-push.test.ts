@@ -12,6 +12,8 @@ import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import winston from 'winston';
 import LokiTransport from 'winston-loki';
+import { compressSync } from 'snappy';
+import { lokiType } from '@meshlog/components';
 import { linesOf, lokiQueryRange, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 
 let server: ServerProcess;
@@ -135,6 +137,29 @@ test('malformed pushes get 400 naming the problem, and the server keeps serving'
   const badLabels = await push('{"streams":[{"stream":{},"values":[["1","line"]]}]}', { 'content-type': 'application/json' });
   assert.equal(badLabels.status, 400);
   assert.match(badLabels.text, /at least one label pair/);
+
+  // Protobuf: a label text that does not parse rejects its stream, named with the position; the other stream is stored.
+  const marker = randomUUID();
+  const T = lokiType('PushRequest');
+  const seconds = Math.floor(Date.now() / 1000);
+  const proto = T.encode(
+    T.fromObject({
+      streams: [
+        { labels: '{app="pb", env=prod}', entries: [{ timestamp: { seconds, nanos: 0 }, line: `bad labels ${marker}` }] },
+        { labels: '{app="pb"}', entries: [{ timestamp: { seconds, nanos: 1 }, line: `good labels ${marker}` }] },
+      ],
+    }),
+  ).finish();
+  const badText = await push(compressSync(Buffer.from(proto)), { 'content-type': 'application/x-protobuf' });
+  assert.equal(badText.status, 400);
+  assert.match(badText.text, /^1 entries stored, 1 rejected:\nerror parsing labels \{app="pb", env=prod\}: parse error at line 1, col 16/);
+  assert.deepEqual(linesOf((await lokiQueryRange(server, `{app="pb"} |= "${marker}"`)).body), [`good labels ${marker}`]);
+
+  // A snappy body that says it would decompress past the request limit is refused before it is.
+  const bomb = Buffer.from([0x80, 0x80, 0x80, 0x80, 0x0f, 0x00]);
+  const tooBig = await push(bomb, { 'content-type': 'application/x-protobuf' });
+  assert.equal(tooBig.status, 413);
+  assert.match(tooBig.text, /past the \d+-byte request limit/);
 
   // Credentials the way Loki clients send them: wrong ones are refused, basic auth with the token works.
   assert.equal((await push('{"streams":[]}', { 'content-type': 'application/json' }, 'Basic ' + Buffer.from('u:mlk_wrong').toString('base64'))).status, 401);

@@ -113,7 +113,9 @@ export interface DocumentContext {
 }
 
 export function documentToRecord(doc: Record<string, unknown>, ctx: DocumentContext): LogRecord | { error: EsItemError } {
-  const fields: Attributes = {};
+  // A Map, not an object: fields are taken out one by one below, and deleting
+  // object properties would push every record's attributes into slow mode.
+  const fields = new Map<string, AttributeValue>();
   flatten(doc, '', 0, fields);
   const r = emptyLogRecord();
   r.observedTimeUnixNano = ctx.now;
@@ -122,74 +124,79 @@ export function documentToRecord(doc: Record<string, unknown>, ctx: DocumentCont
   if (typeof time === 'object') return time;
   r.timeUnixNano = time === 0n ? ctx.now : time;
 
-  const bodyKey = BODY_FIELDS.find((k) => k in fields && (k === 'message' || typeof fields[k] === 'string'));
+  const bodyKey = BODY_FIELDS.find((k) => fields.has(k) && (k === 'message' || typeof fields.get(k) === 'string'));
   if (bodyKey !== undefined) {
-    r.body = String(fields[bodyKey]);
-    delete fields[bodyKey];
+    r.body = String(fields.get(bodyKey));
+    fields.delete(bodyKey);
   } else {
     r.body = ctx.sourceText.trim();
   }
 
-  const levelKey = LEVEL_FIELDS.find((k) => typeof fields[k] === 'string' && fields[k] !== '');
+  const levelKey = LEVEL_FIELDS.find((k) => typeof fields.get(k) === 'string' && fields.get(k) !== '');
   if (levelKey !== undefined) {
-    r.severityText = String(fields[levelKey]);
+    r.severityText = String(fields.get(levelKey));
     r.severityNumber = severityFromText(r.severityText);
-    delete fields[levelKey];
+    fields.delete(levelKey);
   }
-  if (typeof fields['log.logger'] === 'string') {
-    r.scopeName = fields['log.logger'];
-    delete fields['log.logger'];
+  const logger = fields.get('log.logger');
+  if (typeof logger === 'string') {
+    r.scopeName = logger;
+    fields.delete('log.logger');
   }
-  const trace = fields['trace.id'];
+  const trace = fields.get('trace.id');
   if (typeof trace === 'string' && HEX32.test(trace) && !/^0+$/.test(trace)) {
     r.traceId = trace.toLowerCase();
-    delete fields['trace.id'];
+    fields.delete('trace.id');
   }
-  const span = fields['span.id'];
+  const span = fields.get('span.id');
   if (typeof span === 'string' && HEX16.test(span) && !/^0+$/.test(span)) {
     r.spanId = span.toLowerCase();
-    delete fields['span.id'];
+    fields.delete('span.id');
   }
 
   const resource: Attributes = {};
-  for (const [from, to] of RESOURCE_FIELDS) move(fields, from, resource, to);
-  for (const [from, to] of RENAMED_FIELDS) move(fields, from, fields, to);
+  for (const [from, to] of RESOURCE_FIELDS) {
+    const v = fields.get(from);
+    // The first source of a target wins; a later one stays an attribute under its own name.
+    if (v === undefined || resource[to] !== undefined) continue;
+    resource[to] = v;
+    fields.delete(from);
+  }
+  for (const [from, to] of RENAMED_FIELDS) {
+    const v = fields.get(from);
+    if (v === undefined || fields.has(to)) continue;
+    fields.delete(from);
+    fields.set(to, v);
+  }
   if (resource['service.name'] === undefined && resource['k8s.container.name'] === undefined && resource['k8s.deployment.name'] === undefined) {
     resource['service.name'] = serviceFromIndex(ctx.index);
   }
-  fields['elasticsearch.index'] = ctx.index;
-  if (ctx.id !== undefined) fields['elasticsearch.id'] = ctx.id;
-  r.attributes = fields;
+  fields.set('elasticsearch.index', ctx.index);
+  if (ctx.id !== undefined) fields.set('elasticsearch.id', ctx.id);
+  const attributes: Attributes = {};
+  for (const [k, v] of fields) attributes[k] = v;
+  r.attributes = attributes;
   r.resource = ctx.internResource(resource);
   return r;
 }
 
-function move(from: Attributes, key: string, to: Attributes, target: string): void {
-  const v = from[key];
-  if (v === undefined) return;
-  // The first source of a target wins; a later one stays under its own name.
-  if (to[target] !== undefined && !(to === from && key === target)) return;
-  delete from[key];
-  to[target] = v;
-}
-
-function flatten(value: Record<string, unknown>, prefix: string, depth: number, out: Attributes): void {
+function flatten(value: Record<string, unknown>, prefix: string, depth: number, out: Map<string, AttributeValue>): void {
   for (const key of Object.keys(value)) {
     const v = value[key];
     const name = prefix + key;
     if (v === null || v === undefined) continue;
-    if (typeof v === 'string' || typeof v === 'boolean') out[name] = v;
-    else if (typeof v === 'number') out[name] = Number.isFinite(v) ? v : String(v);
-    else if (Array.isArray(v) || depth >= MAX_DEPTH) out[name] = JSON.stringify(v);
+    if (typeof v === 'string' || typeof v === 'boolean') out.set(name, v);
+    else if (typeof v === 'number') out.set(name, Number.isFinite(v) ? v : String(v));
+    else if (Array.isArray(v) || depth >= MAX_DEPTH) out.set(name, JSON.stringify(v));
     else if (typeof v === 'object') flatten(v as Record<string, unknown>, `${name}.`, depth + 1, out);
-    else out[name] = String(v as AttributeValue);
+    else out.set(name, String(v as AttributeValue));
   }
 }
 
 /** The event time in ns (0n when the document has none), or the item's error. */
-function takeTime(fields: Attributes): bigint | { error: EsItemError } {
+function takeTime(fields: Map<string, AttributeValue>): bigint | { error: EsItemError } {
   for (const key of TIME_FIELDS) {
-    const v = fields[key];
+    const v = fields.get(key);
     if (v === undefined) continue;
     const ns = parseDate(v);
     if (ns === undefined) {
@@ -202,7 +209,7 @@ function takeTime(fields: Attributes): bigint | { error: EsItemError } {
         },
       };
     }
-    delete fields[key];
+    fields.delete(key);
     return ns;
   }
   return 0n;

@@ -72,6 +72,9 @@ export function decodeLokiPush(body: Buffer, encoding: LokiEncoding, opts: Decod
 
 function unsnappy(body: Buffer, maxBytes: number, encoding: LokiEncoding): Buffer {
   if (body.length === 0) return body;
+  // The stated length is checked here, not left to the decoder: nothing is allocated for a bomb.
+  const stated = snappyLength(body);
+  if (stated !== undefined && stated > maxBytes) throw new LokiDecodeError(`snappy body would decompress past the ${maxBytes}-byte request limit (it states ${stated} bytes)`, 413);
   try {
     return uncompress(body, maxBytes);
   } catch (err) {
@@ -80,6 +83,17 @@ function unsnappy(body: Buffer, maxBytes: number, encoding: LokiEncoding): Buffe
     const hint = encoding === 'protobuf' ? ' (a protobuf push must be snappy block-compressed; send Content-Type: application/json for JSON)' : '';
     throw new LokiDecodeError(`invalid snappy-compressed body: ${message}${hint}`);
   }
+}
+
+/** The uncompressed length a snappy block states up front (a little-endian base-128 varint, at most 32 bits). */
+function snappyLength(body: Buffer): number | undefined {
+  let n = 0;
+  for (let i = 0; i < 5 && i < body.length; i++) {
+    const b = body[i]!;
+    n += (b & 0x7f) * 2 ** (7 * i);
+    if ((b & 0x80) === 0) return n;
+  }
+  return undefined;
 }
 
 const NS_PER_S = 1_000_000_000n;
