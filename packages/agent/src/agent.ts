@@ -17,13 +17,22 @@ import {
   type ComponentRegistry,
   type Logger,
 } from '@meshlog/core';
-import { datadogLogsSource, fluentSource, otlpSource, splunkHecSource, stdoutSink, syslogSource, zipkinSource } from '@meshlog/components';
+import { datadogLogsSource, fluentSource, lokiPushSource, otlpSource, splunkHecSource, stdoutSink, syslogSource, zipkinSource } from '@meshlog/components';
 import { LocalHttpHost } from './local-http-host.js';
 
 export const agentRegistry: ComponentRegistry = {
   // fluent: Fluent Bit or Docker's fluentd log driver on the node can forward to the agent.
   // syslog: the node's local syslog receiver (point rsyslog/journald forwarding or devices at it).
-  sources: { otlp: otlpSource, fluent: fluentSource, syslog: syslogSource, splunk_hec: splunkHecSource, datadog_logs: datadogLogsSource, zipkin: zipkinSource },
+  // es_bulk stays server-only: its `/<index>/_bulk` routes need path parameters this agent's listener does not route.
+  sources: {
+    otlp: otlpSource,
+    fluent: fluentSource,
+    syslog: syslogSource,
+    splunk_hec: splunkHecSource,
+    datadog_logs: datadogLogsSource,
+    zipkin: zipkinSource,
+    loki_push: lokiPushSource,
+  },
   transforms: {},
   sinks: { stdout: stdoutSink },
 };

@@ -75,7 +75,7 @@ export class LocalHttpHost implements HttpIngestHost {
     const url = new URL(req.url ?? '/', 'http://local');
     const path = url.pathname;
     const entry = this.routes.get(`${req.method} ${path}`);
-    if (!entry) return { status: 404, body: `no route for ${req.method} ${path}\n` };
+    if (!entry || (entry.route.claims && !entry.route.claims(req.headers))) return { status: 404, body: `no route for ${req.method} ${path}\n` };
     const { route } = entry;
     const fail = (e: HostError): IngestResponse => route.renderError?.(e) ?? { status: e.status, ...(e.retryAfterSeconds ? { headers: { 'retry-after': String(e.retryAfterSeconds) } } : {}), body: `${e.message}\n` };
     if (this.inactive.has(entry.owner)) return fail({ status: 503, code: 'unavailable', message: 'shutting down', retryAfterSeconds: 1 });
@@ -107,6 +107,7 @@ export class LocalHttpHost implements HttpIngestHost {
       remoteAddress: req.socket.remoteAddress ?? '',
       params: {},
       query: Object.fromEntries(url.searchParams),
+      maxBodyBytes: this.opts.maxRequestBytes,
     });
   }
 }

@@ -19,6 +19,13 @@ export { zipkinSource } from './sources/zipkin/zipkin-source.js';
 export { zipkinSpansToModel, spanToZipkin, ZipkinDecodeError, ZipkinAttr, type StoredSpan } from './sources/zipkin/zipkin-model.js';
 export { decodeZipkinProto, zipkinListOfSpans } from './sources/zipkin/zipkin-proto.js';
 
+export { lokiPushSource, LOKI_PUSH_PATH } from './sources/loki_push/loki-push-source.js';
+export { decodeLokiPush, lokiStreamsToRecords, LokiDecodeError } from './sources/loki_push/loki-push-decode.js';
+export { lokiType } from './sources/loki_push/loki-proto.js';
+export { esBulkSource } from './sources/es_bulk/es-bulk-source.js';
+export { parseBulkBody, EsBulkRequestError } from './sources/es_bulk/es-bulk-decode.js';
+export { documentToRecord, parseDate } from './sources/es_bulk/ecs-mapping.js';
+
 export { stdoutSink } from './sinks/stdout/stdout-sink.js';
 export { fluentSource } from './sources/fluent/fluent-source.js';
 export { syslogSource } from './sources/syslog/syslog-source.js';

@@ -19,6 +19,12 @@ export interface IngestRequest {
   /** Path parameters (e.g. the index of `/<index>/_bulk`). */
   params: Record<string, string>;
   query: Record<string, string>;
+  /**
+   * The host's cap on a decoded body. A source that undoes an encoding of
+   * its own protocol (Loki's snappy) holds the result to it too, so no
+   * encoding is a way around the limit.
+   */
+  maxBodyBytes?: number;
 }
 
 export interface IngestResponse {
@@ -79,6 +85,19 @@ export interface IngestRoute {
    * Without it the host answers with its generic error.
    */
   renderError?(error: HostError): IngestResponse;
+  /**
+   * When present, the route serves only requests this accepts; the others
+   * at the same method and path fall through to whatever else the host
+   * serves there (another route, or 404). Lets a protocol answer `GET /`
+   * for its own clients (Elasticsearch's) without taking `/` from a web UI.
+   * Only for static paths; must be cheap (it runs for every request to it).
+   */
+  claims?: (headers: IngestRequest['headers']) => boolean;
+  /**
+   * Content-Encoding values the source undoes itself (Loki's `snappy`): the
+   * host passes such bodies through instead of refusing the encoding.
+   */
+  ownEncodings?: readonly string[];
   handler(req: IngestRequest): Promise<IngestResponse>;
 }
 
@@ -109,6 +128,18 @@ export function presentedToken(
     const m = /^(\S+)\s+(\S+)\s*$/.exec(authorization);
     const scheme = m?.[1]!.toLowerCase();
     if (m && (scheme === 'bearer' || locations.some((l) => l.kind === 'authorization' && l.scheme.toLowerCase() === scheme))) return { token: m[2]! };
+    // The schemes log shippers and Grafana use for a secret, on every route:
+    // Basic with the token as password (Promtail, winston-loki, Filebeat,
+    // Logstash, Fluent Bit, Grafana's Loki data source; the user name is
+    // ignored) and Elasticsearch's ApiKey, base64(id:token) or the token as is.
+    if (m && scheme === 'basic') {
+      const token = afterColon(base64Text(m[2]!));
+      if (token) return { token };
+    }
+    if (m && scheme === 'apikey') {
+      const decoded = afterColon(base64Text(m[2]!));
+      return { token: decoded ?? m[2]! };
+    }
     malformed = true;
   }
   for (const l of locations) {
@@ -120,8 +151,20 @@ export function presentedToken(
   return { failure: malformed ? 'malformed' : 'missing' };
 }
 
+function base64Text(value: string): string | undefined {
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(value)) return undefined;
+  return Buffer.from(value, 'base64').toString('utf8');
+}
+
+function afterColon(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const i = text.indexOf(':');
+  const rest = i < 0 ? '' : text.slice(i + 1);
+  return rest === '' ? undefined : rest;
+}
+
 /** How to send a token to a route, for error messages: `"Authorization: Bearer <token>" or a "dd-api-key" header`. */
 export function credentialHint(locations: readonly CredentialLocation[]): string {
-  const forms = ['"Authorization: Bearer <token>"', ...locations.map((l) => (l.kind === 'authorization' ? `"Authorization: ${l.scheme} <token>"` : `a "${l.name}" header`))];
+  const forms = ['"Authorization: Bearer <token>"', 'basic auth with the token as password', ...locations.map((l) => (l.kind === 'authorization' ? `"Authorization: ${l.scheme} <token>"` : `a "${l.name}" header`))];
   return forms.length === 1 ? forms[0]! : `${forms.slice(0, -1).join(', ')} or ${forms[forms.length - 1]!}`;
 }

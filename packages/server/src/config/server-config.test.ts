@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ConfigError, createLogger } from '@meshlog/core';
 import { ClickHouseBackend } from '@meshlog/store';
 import { serverRegistry } from '../registry.js';
-import { encryptionSetting, loadServerConfig } from './server-config.js';
+import { defaultPipeline, encryptionSetting, loadServerConfig, ServerSectionSchema } from './server-config.js';
 import { openClickHouseBackend, StorageConfigError } from '../store-backend.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'meshlog-config-test-'));
@@ -127,8 +127,8 @@ test('encryption: two choices at once, a misspelled key, a bad variable name: er
 
 test('the default pipeline puts OTLP/gRPC and Envoy ALS on the gRPC port, and leaves them out when it is 0', () => {
   const ids = (c: ReturnType<typeof loadServerConfig>): string[] => c.pipeline.components.map((x) => `${x.id}:${x.type}`).sort();
-  assert.deepEqual(ids(load('{}')), ['datadog_logs:datadog_logs', 'envoy_als:envoy_als', 'fluent:fluent', 'otlp:otlp', 'otlp_grpc:otlp_grpc', 'splunk_hec:splunk_hec', 'store:store', 'syslog:syslog', 'zipkin:zipkin']);
-  assert.deepEqual(ids(loadServerConfig(undefined, { grpcPort: 0 }, serverRegistry)), ['datadog_logs:datadog_logs', 'fluent:fluent', 'otlp:otlp', 'splunk_hec:splunk_hec', 'store:store', 'syslog:syslog', 'zipkin:zipkin']);
+  assert.deepEqual(ids(load('{}')), ['datadog_logs:datadog_logs', 'envoy_als:envoy_als', 'es_bulk:es_bulk', 'fluent:fluent', 'loki_push:loki_push', 'otlp:otlp', 'otlp_grpc:otlp_grpc', 'splunk_hec:splunk_hec', 'store:store', 'syslog:syslog', 'zipkin:zipkin']);
+  assert.deepEqual(ids(loadServerConfig(undefined, { grpcPort: 0 }, serverRegistry)), ['datadog_logs:datadog_logs', 'es_bulk:es_bulk', 'fluent:fluent', 'loki_push:loki_push', 'otlp:otlp', 'splunk_hec:splunk_hec', 'store:store', 'syslog:syslog', 'zipkin:zipkin']);
   const grpc = load('server:\n  grpc:\n    max_receive_message_bytes: 1048576\n').server.grpc;
   assert.equal(grpc.max_receive_message_bytes, 1_048_576);
   assert.equal(grpc.max_concurrent_streams, 100);
@@ -156,7 +156,7 @@ test('the default pipeline runs syslog on the server ports; TLS gets server.sysl
   assert.equal(d['tls_port'], 6514);
   assert.equal(d['address'], '127.0.0.1');
   assert.equal(d['tls'], undefined, 'no certificate: the source warns and keeps TLS off');
-  assert.deepEqual(load('{}').pipeline.components.find((x) => x.id === 'store')!.inputs, ['otlp', 'splunk_hec', 'datadog_logs', 'zipkin', 'otlp_grpc', 'envoy_als', 'fluent', 'syslog']);
+  assert.deepEqual(load('{}').pipeline.components.find((x) => x.id === 'store')!.inputs, ['otlp', 'splunk_hec', 'datadog_logs', 'zipkin', 'loki_push', 'es_bulk', 'otlp_grpc', 'envoy_als', 'fluent', 'syslog']);
 
   const withTls = syslogOf(load('server:\n  listen_address: 0.0.0.0\n  forward_port: 0\n  syslog_tls:\n    cert_file: /etc/meshlog/syslog.crt\n    key_file: /etc/meshlog/syslog.key\n'))!;
   assert.deepEqual(withTls['tls'], { cert_file: '/etc/meshlog/syslog.crt', key_file: '/etc/meshlog/syslog.key', client_auth: 'none' });
@@ -167,4 +167,13 @@ test('the default pipeline runs syslog on the server ports; TLS gets server.sysl
   assert.equal(syslogOf(loadServerConfig(file, { syslogPort: 0, syslogTlsPort: 0 }, serverRegistry)), undefined);
   assert.equal(syslogOf(loadServerConfig(file, { syslogPort: 0 }, serverRegistry))!['port'], 0, 'TLS alone still needs the source');
   assert.match(problems('server:\n  syslog_tls:\n    cert_file: /c\n'), /server\.syslog_tls\.key_file: key_file is required with cert_file/);
+});
+
+test('the default pipeline mounts the HTTP-port sources on the HTTP app, which exists even when http_port is 0', () => {
+  const on = defaultPipeline(ServerSectionSchema.parse({}));
+  assert.deepEqual(on.sources['loki_push'], { type: 'loki_push' });
+  assert.deepEqual(on.sources['es_bulk'], { type: 'es_bulk' });
+  assert.deepEqual((on.sinks['store'] as { inputs: string[] }).inputs, Object.keys(on.sources));
+  const off = defaultPipeline(ServerSectionSchema.parse({ http_port: 0 }));
+  assert.deepEqual(off.sources['loki_push'], { type: 'loki_push' }, 'reachable in-process (inject) though nothing listens');
 });

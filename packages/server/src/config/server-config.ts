@@ -277,6 +277,8 @@ export function defaultPipeline(server: ServerSection): { sources: Record<string
     splunk_hec: { type: 'splunk_hec' },
     datadog_logs: { type: 'datadog_logs' },
     zipkin: { type: 'zipkin' },
+    loki_push: { type: 'loki_push' },
+    es_bulk: { type: 'es_bulk' },
   };
   // Both register on the one gRPC listener (server.grpc_port).
   if (server.grpc_port !== 0) {

@@ -3,7 +3,9 @@
  * `GET /metrics`). The identity (and so the tenant) comes from the token;
  * a tenant header the client sends (`X-Scope-OrgID`) is never trusted.
  *
- * Every route takes `Authorization: Bearer <token>`. An ingest route may
+ * Every route takes `Authorization: Bearer <token>`, Basic auth with the
+ * token as password and `ApiKey base64(id:token)` (the schemes log shippers
+ * and Grafana send; see `presentedToken`). An ingest route may
  * also take the token where its protocol's clients put it (its route
  * config's `credentials`: `Authorization: Splunk <token>` for Splunk HEC,
  * a `DD-API-KEY` header for Datadog); the token is checked the same way

@@ -5,9 +5,15 @@
  * passes the authenticated tenant. A source that has been unmounted (during
  * shutdown) makes its routes answer 503. Errors the host raises leave in
  * the route's protocol shape when the route has a `renderError`.
+ *
+ * A route with `claims` is registered under a Fastify route constraint
+ * (`ingestClaim`) whose value is derived from the request's headers, so it
+ * shares its method and path with an unconstrained route (a future UI at
+ * `GET /`): requests it claims reach it, the rest fall through.
  */
 import { promisify } from 'node:util';
 import { gunzip, inflate, type InputType, type ZlibOptions } from 'node:zlib';
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CredentialLocation, HttpIngestHost, IngestRoute } from '@meshlog/core';
 import { ApiError } from './errors.js';
@@ -26,8 +32,17 @@ export interface IngestRouteConfig {
 const gunzipAsync = promisify<InputType, ZlibOptions, Buffer>(gunzip);
 const inflateAsync = promisify<InputType, ZlibOptions, Buffer>(inflate);
 
+const CLAIM_CONSTRAINT = 'ingestClaim';
+
+interface Claim {
+  id: string;
+  claims: NonNullable<IngestRoute['claims']>;
+}
+
 export class FastifyIngestHost implements HttpIngestHost {
   private readonly active = new Map<string, boolean>();
+  /** Claiming routes by `METHOD /path`, in mount order. */
+  private readonly claimsByRoute = new Map<string, Claim[]>();
 
   constructor(
     private readonly app: FastifyInstance,
@@ -42,6 +57,9 @@ export class FastifyIngestHost implements HttpIngestHost {
       this.app.route({
         method: route.method,
         url: route.path,
+        // HEAD is mounted explicitly by the sources that answer it.
+        exposeHeadRoute: false,
+        ...(route.claims ? { constraints: { [CLAIM_CONSTRAINT]: this.addClaim(owner, route) } } : {}),
         config: {
           permission: route.permission,
           ...(route.credentials ? { credentials: route.credentials } : {}),
@@ -49,7 +67,7 @@ export class FastifyIngestHost implements HttpIngestHost {
         } satisfies IngestRouteConfig,
         handler: async (req, reply) => {
           if (!this.active.get(owner)) throw new ApiError('unavailable', 'this ingest endpoint is shutting down; retry against another instance');
-          const body = await this.decode(req);
+          const body = await this.decode(req, route.ownEncodings);
           const identity = identityOf(req);
           const res = await route.handler({
             body,
@@ -59,6 +77,7 @@ export class FastifyIngestHost implements HttpIngestHost {
             remoteAddress: req.ip,
             params: (req.params ?? {}) as Record<string, string>,
             query: (req.query ?? {}) as Record<string, string>,
+            maxBodyBytes: this.maxRequestBytes,
           });
           send(reply, res.status, res.contentType, res.headers, res.body);
         },
@@ -70,9 +89,37 @@ export class FastifyIngestHost implements HttpIngestHost {
     this.active.set(owner, false);
   }
 
-  private async decode(req: FastifyRequest): Promise<Buffer> {
+  /** Registers the constraint strategy on first use and returns the claim's constraint value. */
+  private addClaim(owner: string, route: IngestRoute): string {
+    if (!this.app.hasConstraintStrategy(CLAIM_CONSTRAINT)) {
+      const byRoute = this.claimsByRoute;
+      this.app.addConstraintStrategy({
+        name: CLAIM_CONSTRAINT,
+        storage() {
+          const handlers = new Map<string, unknown>();
+          return { get: (value: string) => (handlers.get(value) ?? null) as never, set: (value: string, store: unknown) => void handlers.set(value, store) };
+        },
+        // Requests no claim accepts derive nothing and reach the unconstrained route (or 404).
+        deriveConstraint(req: IncomingMessage): string | undefined {
+          const claims = byRoute.get(`${req.method} ${(req.url ?? '/').split('?')[0]}`);
+          if (!claims) return undefined;
+          for (const c of claims) if (c.claims(req.headers)) return c.id;
+          return undefined;
+        },
+      });
+    }
+    const key = `${route.method} ${route.path}`;
+    const list = this.claimsByRoute.get(key) ?? [];
+    const id = `${owner}:${list.length}`;
+    list.push({ id, claims: route.claims! });
+    this.claimsByRoute.set(key, list);
+    return id;
+  }
+
+  private async decode(req: FastifyRequest, ownEncodings: readonly string[] | undefined): Promise<Buffer> {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
+    if (ownEncodings?.includes(encoding)) return raw;
     const opts = { maxOutputLength: this.maxRequestBytes };
     try {
       if (encoding === 'gzip' || encoding === 'x-gzip') return await gunzipAsync(raw, opts);
