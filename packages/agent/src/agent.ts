@@ -17,12 +17,17 @@ import {
   type ComponentRegistry,
   type Logger,
 } from '@meshlog/core';
-import { otlpSource, stdoutSink } from '@meshlog/components';
+import { enrichK8sPathTransform, enrichMeshTransform, otlpSource, parseContainerTransform, parseTransform, stdoutSink } from '@meshlog/components';
 import { LocalHttpHost } from './local-http-host.js';
 
 export const agentRegistry: ComponentRegistry = {
   sources: { otlp: otlpSource },
-  transforms: {},
+  transforms: {
+    parse: parseTransform,
+    parse_container: parseContainerTransform,
+    enrich_k8s_path: enrichK8sPathTransform,
+    enrich_mesh: enrichMeshTransform,
+  },
   sinks: { stdout: stdoutSink },
 };
 
