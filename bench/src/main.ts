@@ -6,8 +6,9 @@
 import { parseArgs } from 'node:util';
 import { saveResults } from './results.js';
 import { storageSuite } from './storage-suite.js';
+import { normalizeSuite } from './normalize-suite.js';
 
-const SUITES = ['storage'] as const;
+const SUITES = ['storage', 'normalize'] as const;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -16,6 +17,8 @@ const { positionals, values } = parseArgs({
     seed: { type: 'string', default: '42' },
     concurrency: { type: 'string', default: '4' },
     keep: { type: 'boolean', default: false },
+    'server-records': { type: 'string' },
+    rounds: { type: 'string' },
   },
 });
 
@@ -35,6 +38,12 @@ for (const suite of requested) {
       keep: values.keep,
     });
     saveResults('storage', figures);
+  }
+  if (suite === 'normalize') {
+    saveResults(
+      'normalize',
+      await normalizeSuite({ records: Number(values.records ?? 200_000), seed: Number(values.seed), serverRecords: Number(values['server-records'] ?? 200_000), rounds: Number(values.rounds ?? 3) }),
+    );
   }
 }
 process.stdout.write(`\nresults merged into bench/results/latest.json\n`);

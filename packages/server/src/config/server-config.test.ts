@@ -83,3 +83,12 @@ test('openStoreBackend: chDB by default; ClickHouse with the password from a fil
   assert.equal(single.deployment.database, 'logs');
   await single.backend.close();
 });
+
+test('the default pipeline: every source through parse (record fields only) into the store', () => {
+  const c = loadServerConfig(undefined, {}, serverRegistry);
+  const byId = new Map(c.pipeline.components.map((x) => [x.id, x]));
+  assert.equal(byId.get('parse')?.type, 'parse');
+  assert.deepEqual(byId.get('parse')?.inputs, c.pipeline.components.filter((x) => x.kind === 'source').map((x) => x.id));
+  assert.equal((byId.get('parse')?.config as { attributes: string }).attributes, 'none');
+  assert.deepEqual(byId.get('store')?.inputs, ['parse']);
+});

@@ -19,15 +19,22 @@ export class ParseEnv {
   readonly trace = new TraceFields();
   /** Attributes written for the current line. */
   fields = 0;
+  /** The line's HTTP status (-1: none) and Envoy response flags (''), kept for severity even when attributes are not written. */
+  status = -1;
+  flags = '';
   constructor(
     /** Prepended to generic keys (`app.` for `target: attributes.app`); '' for none. */
     readonly prefix: string,
     readonly maxFields: number,
+    /** false for `attributes: none`: decode for the record's own fields only. */
+    readonly writeAttributes = true,
   ) {}
 
   begin(): void {
     this.trace.reset();
     this.fields = 0;
+    this.status = -1;
+    this.flags = '';
   }
 }
 
@@ -120,12 +127,20 @@ export function attributeTable(attrs: Attributes): Attributes {
 export function putAttribute(record: LogRecord, env: ParseEnv, key: string, value: AttributeValue): void {
   // JSON's 1e999 parses to Infinity: no attribute value (and the store could not keep it).
   if (typeof value === 'number' && !Number.isFinite(value)) return;
+  if (key === 'http.response.status_code' && typeof value === 'number') env.status = value;
+  else if (key === 'envoy.response_flags' && typeof value === 'string') env.flags = value;
+  if (!env.writeAttributes) return;
   if (env.fields >= env.maxFields) {
     record.attributes['parse.truncated'] = true;
     return;
   }
   env.fields++;
   record.attributes[key] = value;
+}
+
+/** Names the line's format in `log.format`, unless the record already says. */
+export function setFormat(record: LogRecord, env: ParseEnv, format: string): void {
+  if (env.writeAttributes && record.attributes['log.format'] === undefined) record.attributes['log.format'] = format;
 }
 
 /** Applies a level value when the record has no severity yet. */

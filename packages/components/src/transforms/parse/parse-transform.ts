@@ -22,7 +22,7 @@ import type { Batch, ComponentDefinition, ComponentMetrics, LogRecord, Transform
 import { DiscardReason } from '@meshlog/core';
 import { compileWhen } from '../when.js';
 import { ParseConfigSchema, type ParseConfig } from './config.js';
-import { ParseEnv, assignField, attributeTable } from './fields.js';
+import { ParseEnv, assignField, attributeTable, setFormat } from './fields.js';
 import { parseEnvoyText } from './formats/envoy-text.js';
 import { isEnvoyJson, parseEnvoyJson } from './formats/envoy-json.js';
 import { hubbleFlowOf, parseHubbleFlow } from './formats/hubble.js';
@@ -49,7 +49,7 @@ function decodeObject(obj: Record<string, unknown>, record: LogRecord, env: Pars
   if (isLinkerdJson(obj) && parseLinkerdJson(obj, record, env)) return PARSED;
   if (isEnvoyJson(obj) && parseEnvoyJson(obj, record, env)) return PARSED;
   applyJsonObject(obj, record, env);
-  if (record.attributes['log.format'] === undefined) record.attributes['log.format'] = 'json';
+  setFormat(record, env, 'json');
   return PARSED;
 }
 
@@ -70,7 +70,7 @@ const parseAuto: LineParser = (line, record, env) => {
   }
   if (isDigit(c0) && parseLinkerdApache(line, record, env)) return PARSED;
   if (looksLikeLogfmt(line) && applyLogfmt(line, record, env)) {
-    if (record.attributes['log.format'] === undefined) record.attributes['log.format'] = 'logfmt';
+    setFormat(record, env, 'logfmt');
     return PARSED;
   }
   return UNRECOGNIZED;
@@ -107,13 +107,13 @@ const parseJson: LineParser = (line, record, env) => {
   const obj = parseJsonObject(line);
   if (!obj) return 'invalid_json';
   applyJsonObject(obj, record, env);
-  if (record.attributes['log.format'] === undefined) record.attributes['log.format'] = 'json';
+  setFormat(record, env, 'json');
   return PARSED;
 };
 
 const parseLogfmt: LineParser = (line, record, env) => {
   if (!applyLogfmt(line, record, env)) return 'no_match';
-  if (record.attributes['log.format'] === undefined) record.attributes['log.format'] = 'logfmt';
+  setFormat(record, env, 'logfmt');
   return PARSED;
 };
 
@@ -181,15 +181,13 @@ export class ParseTransform implements Transform {
   private readonly fieldKey: string | undefined;
   private readonly auto: boolean;
   private accounted = 0;
-  /** Reused attribute table for `attributes: none`. */
-  private readonly scratch = attributeTable({});
 
   constructor(
     private readonly config: ParseConfig,
     private readonly metrics?: ComponentMetrics,
   ) {
     this.parser = lineParserFor(config);
-    this.env = new ParseEnv(config.target === 'attributes' ? '' : config.target.slice('attributes.'.length) + '.', config.max_fields);
+    this.env = new ParseEnv(config.target === 'attributes' ? '' : config.target.slice('attributes.'.length) + '.', config.max_fields, config.attributes === 'all');
     this.when = compileWhen(config.when);
     this.fieldKey = config.field === 'body' ? undefined : config.field.slice('attributes.'.length);
     this.auto = config.format === 'auto';
@@ -205,20 +203,8 @@ export class ParseTransform implements Transform {
       return c0 === 123 || c0 === 91 ? 'too_long' : UNRECOGNIZED;
     }
     this.env.begin();
-    const line = withoutNewline(raw);
-    if (this.config.attributes === 'none') {
-      // Parse into scratch attributes (mesh identity and severity read them), keep the record's own.
-      const own = record.attributes;
-      record.attributes = this.scratch;
-      try {
-        return this.parser(line, record, this.env);
-      } finally {
-        record.attributes = own;
-        for (const k in this.scratch) delete this.scratch[k];
-      }
-    }
-    record.attributes = attributeTable(record.attributes);
-    return this.parser(line, record, this.env);
+    if (this.env.writeAttributes) record.attributes = attributeTable(record.attributes);
+    return this.parser(withoutNewline(raw), record, this.env);
   }
 
   process(batch: Batch): Batch {

@@ -334,19 +334,14 @@ export function applyEnvoyField(record: LogRecord, env: ParseEnv, f: F, v: unkno
  */
 export function finishAccessLog(record: LogRecord, env: ParseEnv): void {
   env.trace.applyTo(record);
-  enrichMeshIdentity(record.attributes);
+  if (env.writeAttributes) enrichMeshIdentity(record.attributes);
   if (record.severityNumber === 0) {
-    const code = record.attributes['http.response.status_code'];
-    const flags = record.attributes['envoy.response_flags'];
+    const code = env.status;
     let n = 9;
-    if (typeof code === 'number' && code >= 500) n = 17;
-    else if (typeof code === 'number' && code >= 400) n = 13;
-    else if ((code === 0 || code === undefined) && typeof flags === 'string' && flags !== '-') n = 13;
+    if (code >= 500) n = 17;
+    else if (code >= 400) n = 13;
+    else if (code <= 0 && env.flags !== '' && env.flags !== '-') n = 13;
     record.severityNumber = n;
     record.severityText = severityName(n);
   }
-}
-
-export function setFormat(record: LogRecord, format: string): void {
-  if (record.attributes['log.format'] === undefined) record.attributes['log.format'] = format;
 }

@@ -9,8 +9,8 @@
  * nothing.
  */
 import type { LogRecord } from '@meshlog/core';
-import { assignField, type ParseEnv } from '../fields.js';
-import { ENVOY_JSON_KEYS, applyEnvoyField, finishAccessLog, intOf, setFormat } from './envoy-fields.js';
+import { assignField, setFormat, type ParseEnv } from '../fields.js';
+import { ENVOY_JSON_KEYS, applyEnvoyField, finishAccessLog, intOf } from './envoy-fields.js';
 
 /** Whether a JSON object is an Envoy access log: its response code plus a second Envoy key. */
 export function isEnvoyJson(obj: Record<string, unknown>): boolean {
@@ -31,8 +31,8 @@ export function parseEnvoyJson(obj: Record<string, unknown>, record: LogRecord, 
       else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') assignField(record, env, key, v);
     }
   }
-  const cluster = record.attributes['envoy.upstream_cluster'];
-  setFormat(record, typeof cluster === 'string' && cluster.endsWith('.consul') ? 'consul-json' : 'envoy-json');
+  const cluster = obj['upstream_cluster'];
+  setFormat(record, env, typeof cluster === 'string' && cluster.endsWith('.consul') ? 'consul-json' : 'envoy-json');
   finishAccessLog(record, env);
   return true;
 }

@@ -45,7 +45,8 @@
  */
 import type { LogRecord } from '@meshlog/core';
 import type { ParseEnv } from '../fields.js';
-import { F, applyEnvoyField, finishAccessLog, intOf, setFormat } from './envoy-fields.js';
+import { setFormat } from '../fields.js';
+import { F, applyEnvoyField, finishAccessLog, intOf } from './envoy-fields.js';
 
 const T = 0; // [bracketed]
 const Q = 1; // "quoted"
@@ -238,7 +239,7 @@ export function parseEnvoyText(line: string, record: LogRecord, env: ParseEnv): 
   if (n <= 0 || kinds[0] !== T) return undefined;
   if (isKumaTcp(line, n)) {
     if (!applyKumaTcp(line, record, env)) return undefined;
-    setFormat(record, 'kuma-tcp');
+    setFormat(record, env, 'kuma-tcp');
     finishAccessLog(record, env);
     return 'kuma-tcp';
   }
@@ -252,7 +253,7 @@ export function parseEnvoyText(line: string, record: LogRecord, env: ParseEnv): 
   for (let i = 0; i < fields.length; i++) {
     applyEnvoyField(record, env, fields[i]!, line.slice(starts[i]!, ends[i]!));
   }
-  setFormat(record, layout.format);
+  setFormat(record, env, layout.format);
   finishAccessLog(record, env);
   return layout.name;
 }

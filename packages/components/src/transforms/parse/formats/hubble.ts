@@ -14,7 +14,7 @@
  */
 import type { LogRecord } from '@meshlog/core';
 import { severityName } from '@meshlog/core';
-import { putAttribute, applyTime, type ParseEnv } from '../fields.js';
+import { putAttribute, applyTime, setFormat, type ParseEnv } from '../fields.js';
 import { putProtocol, putTarget } from './envoy-fields.js';
 
 type Obj = Record<string, unknown>;
@@ -180,5 +180,5 @@ export function parseHubbleFlow(flow: Obj, record: LogRecord, env: ParseEnv, out
     record.severityNumber = n;
     record.severityText = severityName(n);
   }
-  if (record.attributes['log.format'] === undefined) record.attributes['log.format'] = 'hubble';
+  setFormat(record, env, 'hubble');
 }

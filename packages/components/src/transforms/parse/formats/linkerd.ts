@@ -20,10 +20,10 @@
  * it becomes the record's trace id only when it is a valid hex trace id.
  */
 import type { LogRecord } from '@meshlog/core';
-import { putAttribute, applyTime, type ParseEnv } from '../fields.js';
+import { putAttribute, applyTime, setFormat, type ParseEnv } from '../fields.js';
 import { applyTraceContext, normalizeTraceId } from '../../../normalize/trace-context.js';
 import { parseLinkerdIdentity } from '../../../normalize/mesh-identity.js';
-import { finishAccessLog, intOf, putHostPort, putProtocol, putTarget, setFormat } from './envoy-fields.js';
+import { finishAccessLog, intOf, putHostPort, putProtocol, putTarget } from './envoy-fields.js';
 
 function applyClientId(record: LogRecord, env: ParseEnv, id: string): void {
   if (id === '' || id === '-') {
@@ -77,7 +77,7 @@ export function parseLinkerdApache(line: string, record: LogRecord, env: ParseEn
     if (size >= 0) putAttribute(record, env, 'http.response.body.size', size);
   }
   applyInbound(record, env);
-  setFormat(record, 'linkerd-apache');
+  setFormat(record, env, 'linkerd-apache');
   severityFrom(record, env);
   return true;
 }
@@ -125,7 +125,7 @@ export function parseLinkerdJson(obj: Record<string, unknown>, record: LogRecord
     else putAttribute(record, env, 'linkerd.trace_id', traceId);
   }
   applyInbound(record, env);
-  setFormat(record, 'linkerd-json');
+  setFormat(record, env, 'linkerd-json');
   severityFrom(record, env);
   return true;
 }

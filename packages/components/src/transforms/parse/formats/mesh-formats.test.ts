@@ -230,6 +230,22 @@ test('Istio inbound with the mesh SNI: mTLS, destination is this workload; a TCP
   assert.equal(notFound.attributes['envoy.upstream_cluster'], undefined, 'an absent cluster (-) is no attribute');
 });
 
+test('attributes: none sets the record fields (time, severity, trace context) and writes no attribute', () => {
+  const line = JSON.stringify({ ...ISTIO_JSON, traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' });
+  const own = { 'log.source': 'envoy' };
+  const r = parse(line, { attributes: 'none' });
+  assert.deepEqual(r.attributes, {});
+  assert.equal(r.timeUnixNano, START_NS);
+  assert.equal(r.severityNumber, 17);
+  assert.equal(r.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+  const t = new ParseTransform(ParseConfigSchema.parse({ attributes: 'none' }));
+  const rec: LogRecord = { ...emptyLogRecord(), body: render(ISTIO_1_9, { ...VALUES, RESPONSE_CODE: '0', RESPONSE_FLAGS: 'DC' }), attributes: own };
+  t.parseRecord(rec);
+  assert.equal(rec.attributes, own, 'the same object, untouched');
+  assert.deepEqual(own, { 'log.source': 'envoy' });
+  assert.equal(rec.severityNumber, 13, 'the status class still gives the severity');
+});
+
 test('a record keeps the severity and trace id it arrived with', () => {
   const t = new ParseTransform(ParseConfigSchema.parse({}));
   const r: LogRecord = { ...emptyLogRecord(), body: render(ISTIO_1_9, VALUES), severityNumber: 9, severityText: 'INFO', traceId: 'aa'.repeat(16) };
