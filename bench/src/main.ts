@@ -8,8 +8,9 @@ import { saveResults } from './results.js';
 import { storageSuite } from './storage-suite.js';
 import { retentionSuite } from './retention-suite.js';
 import { ingestSuite } from './ingest-suite.js';
+import { normalizeSuite } from './normalize-suite.js';
 
-const SUITES = ['storage', 'ingest', 'retention'] as const;
+const SUITES = ['storage', 'ingest', 'retention', 'normalize'] as const;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -21,6 +22,8 @@ const { positionals, values } = parseArgs({
     concurrency: { type: 'string', default: '4' },
     keep: { type: 'boolean', default: false },
     plaintext: { type: 'boolean', default: false },
+    'server-records': { type: 'string' },
+    rounds: { type: 'string' },
   },
 });
 
@@ -54,6 +57,12 @@ for (const suite of requested) {
   }
   if (suite === 'retention') {
     saveResults('retention', await retentionSuite({ records: Number(values.records ?? 4_000_000), keep: values.keep }));
+  }
+  if (suite === 'normalize') {
+    saveResults(
+      'normalize',
+      await normalizeSuite({ records: Number(values.records ?? 200_000), seed: Number(values.seed), serverRecords: Number(values['server-records'] ?? 200_000), rounds: Number(values.rounds ?? 3) }),
+    );
   }
 }
 process.stdout.write(`\nresults merged into bench/results/latest.json\n`);

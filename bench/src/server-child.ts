@@ -17,6 +17,8 @@ export interface BenchServer {
   peakRssBytes(): number;
   /** Peak anonymous RSS: RSS less file-backed pages (chDB's ~500 MB library text is file-backed). */
   peakAnonBytes(): number;
+  /** CPU time the server process has used (user + system, all threads), in seconds; read from /proc. */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -70,6 +72,16 @@ export async function startBenchServer(dataDir: string, extraArgs: string[] = []
     proc,
     peakRssBytes: () => (sample(), peak),
     peakAnonBytes: () => (sample(), peakAnon),
+    cpuSeconds: () => {
+      try {
+        // /proc/<pid>/stat: fields 14 and 15 (after the parenthesized name) are utime and stime in clock ticks (100/s on Linux).
+        const stat = readFileSync(`/proc/${proc.pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return (Number(fields[11]) + Number(fields[12])) / 100;
+      } catch {
+        return 0;
+      }
+    },
     stop: async () => {
       clearInterval(timer);
       proc.kill('SIGTERM');

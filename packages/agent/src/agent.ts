@@ -17,7 +17,20 @@ import {
   type ComponentRegistry,
   type Logger,
 } from '@meshlog/core';
-import { datadogLogsSource, fluentSource, lokiPushSource, otlpSource, splunkHecSource, stdoutSink, syslogSource, zipkinSource } from '@meshlog/components';
+import {
+  datadogLogsSource,
+  enrichK8sPathTransform,
+  enrichMeshTransform,
+  fluentSource,
+  lokiPushSource,
+  otlpSource,
+  parseContainerTransform,
+  parseTransform,
+  splunkHecSource,
+  stdoutSink,
+  syslogSource,
+  zipkinSource,
+} from '@meshlog/components';
 import { LocalHttpHost } from './local-http-host.js';
 
 export const agentRegistry: ComponentRegistry = {
@@ -33,7 +46,12 @@ export const agentRegistry: ComponentRegistry = {
     zipkin: zipkinSource,
     loki_push: lokiPushSource,
   },
-  transforms: {},
+  transforms: {
+    parse: parseTransform,
+    parse_container: parseContainerTransform,
+    enrich_k8s_path: enrichK8sPathTransform,
+    enrich_mesh: enrichMeshTransform,
+  },
   sinks: { stdout: stdoutSink },
 };
 

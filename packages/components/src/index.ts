@@ -33,3 +33,17 @@ export { SyslogSourceConfigSchema, SyslogTlsSchema, type SyslogSourceConfig, typ
 export { parseSyslog, type SyslogMessage, type SyslogParseResult, type SdElement } from './sources/syslog/syslog-parse.js';
 export { SyslogFramer } from './sources/syslog/syslog-framing.js';
 export { SYSLOG_SEVERITIES, SYSLOG_FACILITIES, ResourceCache, syslogRecord } from './sources/syslog/syslog-record.js';
+export { parseTransform, ParseTransform, lineParserFor, PARSED, UNRECOGNIZED } from './transforms/parse/parse-transform.js';
+export type { ParseOutcome, ParseErrorReason } from './transforms/parse/parse-transform.js';
+export { ParseConfigSchema, PARSE_FORMATS } from './transforms/parse/config.js';
+export type { ParseConfig, ParseFormat } from './transforms/parse/config.js';
+export { parseContainerTransform, ParseContainerTransform, ParseContainerConfigSchema } from './transforms/parse_container/parse-container-transform.js';
+export { parseCriLine, parseDockerLine } from './transforms/parse_container/container-line.js';
+export { enrichK8sPathTransform, resourceWithPathMetadata } from './transforms/enrich_k8s_path/enrich-k8s-path-transform.js';
+export { enrichMeshTransform } from './transforms/enrich_mesh/enrich-mesh-transform.js';
+export { k8sMetadataFromPath } from './normalize/k8s-path.js';
+export type { K8sPathMetadata } from './normalize/k8s-path.js';
+export { enrichMeshIdentity, parseSpiffeId, parseIstioCluster, parseIstioSni, parseConsulName, parseLinkerdIdentity } from './normalize/mesh-identity.js';
+export { parseTraceparent, parseB3Single, normalizeTraceId, normalizeSpanId, datadogIdToHex } from './normalize/trace-context.js';
+export { parseTimestamp, parseRfc3339 } from './normalize/timestamp.js';
+

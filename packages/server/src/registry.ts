@@ -1,6 +1,22 @@
 /** The component types the server role offers: an explicit map, no discovery. */
 import type { ComponentRegistry } from '@meshlog/core';
-import { datadogLogsSource, envoyAlsSource, esBulkSource, lokiPushSource, fluentSource, otlpGrpcSource, otlpSource, splunkHecSource, stdoutSink, syslogSource, zipkinSource } from '@meshlog/components';
+import {
+  datadogLogsSource,
+  enrichK8sPathTransform,
+  enrichMeshTransform,
+  envoyAlsSource,
+  esBulkSource,
+  fluentSource,
+  lokiPushSource,
+  otlpGrpcSource,
+  otlpSource,
+  parseContainerTransform,
+  parseTransform,
+  splunkHecSource,
+  stdoutSink,
+  syslogSource,
+  zipkinSource,
+} from '@meshlog/components';
 import { storeSink } from '@meshlog/store';
 
 export const serverRegistry: ComponentRegistry = {
@@ -16,6 +32,11 @@ export const serverRegistry: ComponentRegistry = {
     loki_push: lokiPushSource,
     es_bulk: esBulkSource,
   },
-  transforms: {},
+  transforms: {
+    parse: parseTransform,
+    parse_container: parseContainerTransform,
+    enrich_k8s_path: enrichK8sPathTransform,
+    enrich_mesh: enrichMeshTransform,
+  },
   sinks: { store: storeSink, stdout: stdoutSink },
 };

@@ -40,8 +40,30 @@ export interface Source extends Lifecycle {
 
 export interface Transform {
   readonly kind: 'transform';
-  /** Returns the batch (possibly changed), several batches, or null when everything was filtered. */
+  /**
+   * Returns the batch (possibly changed), several batches, or null when
+   * everything was filtered. Synchronous: it runs inside the source's `emit`.
+   */
   process(batch: Batch): Batch | Batch[] | null;
+  /**
+   * Stateful transforms only (reassembling lines split across records):
+   * hands back records held from earlier batches. The engine calls
+   * `flush(false)` every `flushIntervalMs` while running (return what has
+   * waited too long) and `flush(true)` once on stop, after the sources have
+   * stopped and before the sink queues drain (return everything). Records a
+   * transform holds were acknowledged to their source with the batch they
+   * came in; the transform keeps that window small and bounded.
+   */
+  flush?(final: boolean): Batch[];
+  /** How often the engine calls `flush(false)`; without it, only on stop. */
+  readonly flushIntervalMs?: number;
+  /**
+   * How many records of the last `process` call the transform accounted for
+   * itself: merged into another record, held for a later batch, or discarded
+   * and counted under its own reason. The engine counts the rest of any
+   * shortfall between records in and out as discarded `filtered`.
+   */
+  selfAccounted?(): number;
 }
 
 export interface Sink extends Lifecycle {

@@ -42,5 +42,7 @@ export const DiscardReason = {
   Invalid: 'invalid',
   DeliveryFailed: 'delivery_failed',
   Shutdown: 'shutdown',
+  /** A `parse` transform with `on_error: drop` could not decode the line. */
+  ParseFailed: 'parse_failed',
 } as const;
 export type DiscardReason = (typeof DiscardReason)[keyof typeof DiscardReason];

@@ -75,6 +75,34 @@ function harness() {
           process: (b: Batch) => (b.kind === 'logs' ? { ...b, records: b.records.filter((r) => r.severityNumber >= 9) } : b),
         }),
       },
+      hold_last: {
+        kind: 'transform',
+        type: 'hold_last',
+        description: 'holds the last record of each batch until the next batch, a timer or stop (like line reassembly)',
+        schema: z.object({ interval_ms: z.number().optional() }).strict(),
+        build: (c: { interval_ms?: number }) => {
+          let held: LogBatch | null = null;
+          let accounted = 0;
+          return {
+            kind: 'transform',
+            ...(c.interval_ms !== undefined ? { flushIntervalMs: c.interval_ms } : {}),
+            process: (b: Batch) => {
+              if (b.kind !== 'logs') return b;
+              const out = [...(held?.records ?? []), ...b.records];
+              const last = out.pop();
+              held = last ? { ...b, records: [last] } : null;
+              accounted = last ? 1 : 0;
+              return { ...b, records: out };
+            },
+            selfAccounted: () => accounted,
+            flush: () => {
+              const h = held;
+              held = null;
+              return h ? [h] : [];
+            },
+          };
+        },
+      },
       explode: {
         kind: 'transform',
         type: 'explode',
@@ -241,6 +269,30 @@ sinks:
   assert.match(text, /discarded_records_total\{component_id="filter".*reason="filtered".*\} 1/);
   assert.match(text, /errors_total\{component_id="broken".*error_type="transform_failed"\} 1/);
   await pipeline.stop();
+});
+
+test('a stateful transform: held records are not counted as filtered, are released by its timer, and flushed on stop', async () => {
+  const h = harness();
+  const { pipeline, metrics } = await h.build(`
+sources: { in: { type: test } }
+transforms:
+  hold: { type: hold_last, inputs: [in] }
+  timed: { type: hold_last, inputs: [in], interval_ms: 20 }
+sinks:
+  out: { type: controlled, inputs: [hold] }
+  timed_out: { type: controlled, inputs: [timed] }
+`);
+  await pipeline.start();
+  await h.emit('in')(logs(3));
+  assert.equal(h.sinks.get('out')!.records, 2, 'the last record waits for the next batch');
+  await h.emit('in')(logs(2));
+  assert.equal(h.sinks.get('out')!.records, 4);
+  for (let i = 0; i < 50 && h.sinks.get('timed_out')!.records < 5; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(h.sinks.get('timed_out')!.records, 5, 'the timer released the held record');
+  const text = await metrics.text();
+  assert.doesNotMatch(text, /discarded_records_total\{component_id="hold"/, 'a held record is not a discarded one');
+  await pipeline.stop();
+  assert.equal(h.sinks.get('out')!.records, 5, 'stop flushed the held record through to the sink');
 });
 
 test('stop is safe before start and twice; stop drains in-flight batches; emit after stop is retryable', async () => {

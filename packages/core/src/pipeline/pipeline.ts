@@ -7,7 +7,8 @@
  * Lifecycle: build -> start -> stop. Stop is idempotent and safe before start;
  * it stops sources first (no new input; while they stop they may still emit
  * what they had already read, e.g. a socket source's partly filled batch),
- * drains every sink queue (in-flight batches still get their
+ * flushes what stateful transforms hold, drains every sink queue (in-flight
+ * batches still get their
  * acknowledgement), then stops the sinks.
  */
 import { batchSize, type Batch } from '../model/log-record.js';
@@ -39,6 +40,7 @@ export class Pipeline {
   private readonly nodes = new Map<string, Node>();
   private state: 'built' | 'started' | 'stopping_sources' | 'stopping' | 'stopped' = 'built';
   private stopPromise: Promise<void> | undefined;
+  private flushTimers: NodeJS.Timeout[] = [];
 
   private constructor(private readonly opts: PipelineOptions) {}
 
@@ -102,6 +104,13 @@ export class Pipeline {
         if (node.component.kind === kind) await (node.component as Sink | Source).start();
       }
     }
+    for (const node of this.nodes.values()) {
+      const t = node.component;
+      if (t.kind !== 'transform' || !t.flush || t.flushIntervalMs === undefined) continue;
+      const timer = setInterval(() => void this.flushTransform(node, false), Math.max(10, t.flushIntervalMs));
+      timer.unref();
+      this.flushTimers.push(timer);
+    }
   }
 
   stop(): Promise<void> {
@@ -116,10 +125,60 @@ export class Pipeline {
     this.state = wasStarted ? 'stopping_sources' : 'stopping';
     await Promise.allSettled(all.filter((n) => n.component.kind === 'source').map((n) => (n.component as Source).stop()));
     this.state = 'stopping';
-    if (wasStarted) await Promise.allSettled(all.filter((n) => n.queue).map((n) => n.queue!.drain()));
+    for (const t of this.flushTimers.splice(0)) clearInterval(t);
+    if (wasStarted) {
+      // Upstream transforms first, so what they release passes through the ones downstream.
+      for (const node of this.transformsInFlowOrder()) await this.flushTransform(node, true);
+      await Promise.allSettled(all.filter((n) => n.queue).map((n) => n.queue!.drain()));
+    }
     for (const n of all) n.queue?.close();
     await Promise.allSettled(all.filter((n) => n.component.kind === 'sink').map((n) => (n.component as Sink).stop()));
     this.state = 'stopped';
+  }
+
+  /**
+   * Routes what a stateful transform releases. Its records were acknowledged
+   * to their source already, so a failure here has nobody to answer to: it is
+   * logged and counted, never thrown.
+   */
+  private async flushTransform(node: Node, final: boolean): Promise<void> {
+    const t = node.component as Transform;
+    let batches: Batch[];
+    try {
+      batches = t.flush?.(final) ?? [];
+    } catch (err) {
+      node.metrics.error('transform_flush_failed');
+      this.opts.logger.warn('transform flush failed', { component: node.spec.id, error: String(err) });
+      return;
+    }
+    const writes: Promise<void>[] = [];
+    for (const b of batches) {
+      const n = batchSize(b);
+      if (n === 0) continue;
+      node.metrics.sent(n);
+      this.route(node, b, {}, writes);
+    }
+    const results = await Promise.allSettled(writes);
+    for (const r of results) {
+      if (r.status === 'rejected') {
+        node.metrics.error('flushed_delivery_failed');
+        this.opts.logger.warn('records released by a transform were not delivered', { component: node.spec.id, error: String(r.reason) });
+      }
+    }
+  }
+
+  /** Transforms ordered so that each comes after every transform feeding it. */
+  private transformsInFlowOrder(): Node[] {
+    const order: Node[] = [];
+    const seen = new Set<Node>();
+    const visit = (n: Node): void => {
+      if (seen.has(n)) return;
+      seen.add(n);
+      for (const o of n.outputs) visit(o);
+      if (n.component.kind === 'transform') order.push(n);
+    };
+    for (const n of this.nodes.values()) visit(n);
+    return order.reverse();
   }
 
   /** The end-to-end acknowledged hand-off a source's `emit` is bound to. */
@@ -170,7 +229,8 @@ export class Pipeline {
         if (batchSize(r) > 0) this.route(node, r, opts, writes);
       }
       node.metrics.sent(out);
-      if (out < size) node.metrics.discarded(size - out, DiscardReason.Filtered, b.tenant);
+      const filtered = size - out - (t.selfAccounted?.() ?? 0);
+      if (filtered > 0) node.metrics.discarded(filtered, DiscardReason.Filtered, b.tenant);
     }
   }
 }

@@ -127,8 +127,8 @@ test('encryption: two choices at once, a misspelled key, a bad variable name: er
 
 test('the default pipeline puts OTLP/gRPC and Envoy ALS on the gRPC port, and leaves them out when it is 0', () => {
   const ids = (c: ReturnType<typeof loadServerConfig>): string[] => c.pipeline.components.map((x) => `${x.id}:${x.type}`).sort();
-  assert.deepEqual(ids(load('{}')), ['datadog_logs:datadog_logs', 'envoy_als:envoy_als', 'es_bulk:es_bulk', 'fluent:fluent', 'loki_push:loki_push', 'otlp:otlp', 'otlp_grpc:otlp_grpc', 'splunk_hec:splunk_hec', 'store:store', 'syslog:syslog', 'zipkin:zipkin']);
-  assert.deepEqual(ids(loadServerConfig(undefined, { grpcPort: 0 }, serverRegistry)), ['datadog_logs:datadog_logs', 'es_bulk:es_bulk', 'fluent:fluent', 'loki_push:loki_push', 'otlp:otlp', 'splunk_hec:splunk_hec', 'store:store', 'syslog:syslog', 'zipkin:zipkin']);
+  assert.deepEqual(ids(load('{}')), ['datadog_logs:datadog_logs', 'envoy_als:envoy_als', 'es_bulk:es_bulk', 'fluent:fluent', 'loki_push:loki_push', 'otlp:otlp', 'otlp_grpc:otlp_grpc', 'parse:parse', 'splunk_hec:splunk_hec', 'store:store', 'syslog:syslog', 'zipkin:zipkin']);
+  assert.deepEqual(ids(loadServerConfig(undefined, { grpcPort: 0 }, serverRegistry)), ['datadog_logs:datadog_logs', 'es_bulk:es_bulk', 'fluent:fluent', 'loki_push:loki_push', 'otlp:otlp', 'parse:parse', 'splunk_hec:splunk_hec', 'store:store', 'syslog:syslog', 'zipkin:zipkin']);
   const grpc = load('server:\n  grpc:\n    max_receive_message_bytes: 1048576\n').server.grpc;
   assert.equal(grpc.max_receive_message_bytes, 1_048_576);
   assert.equal(grpc.max_concurrent_streams, 100);
@@ -141,7 +141,7 @@ test('the default pipeline runs the fluent source on server.forward_port; 0 leav
   const on = fluent(load('server:\n  forward_port: 24299\n'));
   assert.equal(on?.type, 'fluent');
   assert.deepEqual([(on?.config as { listen_address: string }).listen_address, (on?.config as { port: number }).port], ['127.0.0.1', 24299]);
-  assert.ok(load('{}').pipeline.components.find((x) => x.id === 'store')!.inputs.includes('fluent'));
+  assert.ok(load('{}').pipeline.components.find((x) => x.id === 'parse')!.inputs.includes('fluent'));
   assert.equal(fluent(load('server:\n  forward_port: 0\n')), undefined);
   assert.equal(fluent(loadServerConfig(undefined, { forwardPort: 0 }, serverRegistry)), undefined);
   assert.match(problems('server:\n  listen_address: 0.0.0.0\n'), /sources\.fluent\.listen_address: .*needs security\.shared_key_file.*server\.forward_port: 0/s);
@@ -156,7 +156,7 @@ test('the default pipeline runs syslog on the server ports; TLS gets server.sysl
   assert.equal(d['tls_port'], 6514);
   assert.equal(d['address'], '127.0.0.1');
   assert.equal(d['tls'], undefined, 'no certificate: the source warns and keeps TLS off');
-  assert.deepEqual(load('{}').pipeline.components.find((x) => x.id === 'store')!.inputs, ['otlp', 'splunk_hec', 'datadog_logs', 'zipkin', 'loki_push', 'es_bulk', 'otlp_grpc', 'envoy_als', 'fluent', 'syslog']);
+  assert.deepEqual(load('{}').pipeline.components.find((x) => x.id === 'parse')!.inputs, ['otlp', 'splunk_hec', 'datadog_logs', 'zipkin', 'loki_push', 'es_bulk', 'otlp_grpc', 'envoy_als', 'fluent', 'syslog']);
 
   const withTls = syslogOf(load('server:\n  listen_address: 0.0.0.0\n  forward_port: 0\n  syslog_tls:\n    cert_file: /etc/meshlog/syslog.crt\n    key_file: /etc/meshlog/syslog.key\n'))!;
   assert.deepEqual(withTls['tls'], { cert_file: '/etc/meshlog/syslog.crt', key_file: '/etc/meshlog/syslog.key', client_auth: 'none' });
@@ -173,7 +173,16 @@ test('the default pipeline mounts the HTTP-port sources on the HTTP app, which e
   const on = defaultPipeline(ServerSectionSchema.parse({}));
   assert.deepEqual(on.sources['loki_push'], { type: 'loki_push' });
   assert.deepEqual(on.sources['es_bulk'], { type: 'es_bulk' });
-  assert.deepEqual((on.sinks['store'] as { inputs: string[] }).inputs, Object.keys(on.sources));
+  assert.deepEqual((on.transforms['parse'] as { inputs: string[] }).inputs, Object.keys(on.sources));
   const off = defaultPipeline(ServerSectionSchema.parse({ http_port: 0 }));
   assert.deepEqual(off.sources['loki_push'], { type: 'loki_push' }, 'reachable in-process (inject) though nothing listens');
+});
+
+test('the default pipeline: every source through parse (record fields only) into the store', () => {
+  const c = loadServerConfig(undefined, {}, serverRegistry);
+  const byId = new Map(c.pipeline.components.map((x) => [x.id, x]));
+  assert.equal(byId.get('parse')?.type, 'parse');
+  assert.deepEqual(byId.get('parse')?.inputs, c.pipeline.components.filter((x) => x.kind === 'source').map((x) => x.id));
+  assert.equal((byId.get('parse')?.config as { attributes: string }).attributes, 'none');
+  assert.deepEqual(byId.get('store')?.inputs, ['parse']);
 });

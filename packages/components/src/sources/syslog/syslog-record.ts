@@ -17,9 +17,9 @@ import type { SyslogMessage } from './syslog-parse.js';
 
 /** Syslog severity (0..7) -> OpenTelemetry severity number, and the keyword kept as severity text. */
 export const SYSLOG_SEVERITIES: readonly { keyword: string; otel: number }[] = [
-  { keyword: 'emerg', otel: 24 }, // FATAL4
-  { keyword: 'alert', otel: 23 }, // FATAL3
-  { keyword: 'crit', otel: 21 }, // FATAL
+  { keyword: 'emerg', otel: 21 }, // FATAL: OpenTelemetry's log data model appendix, syslog row
+  { keyword: 'alert', otel: 19 }, // ERROR3
+  { keyword: 'crit', otel: 18 }, // ERROR2
   { keyword: 'err', otel: 17 }, // ERROR
   { keyword: 'warning', otel: 13 }, // WARN
   { keyword: 'notice', otel: 10 }, // INFO2
