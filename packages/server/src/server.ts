@@ -90,6 +90,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     maxRequestBytes: config.server.max_request_bytes,
     keepAliveTimeoutMs: config.server.keep_alive_timeout_ms,
     requestTimeoutMs: config.server.request_timeout_ms,
+    maxConnections: config.server.max_connections,
     isReady: () => ready,
   });
   const services = new ServiceMap().set(STORE_SERVICE, store).set(HTTP_INGEST_SERVICE, new FastifyIngestHost(http, config.server.max_request_bytes));

@@ -48,6 +48,8 @@ export const ServerSectionSchema = z
     /** Idle keep-alive sockets are closed after this long. */
     keep_alive_timeout_ms: z.number().int().positive().default(65_000),
     request_timeout_ms: z.number().int().positive().default(120_000),
+    /** Open HTTP connections at most; more are refused at accept (a flood cannot exhaust file descriptors). */
+    max_connections: z.number().int().positive().default(4096),
     grpc: GrpcSectionSchema.default(GrpcSectionSchema.parse({})),
   })
   .strict();

@@ -19,6 +19,7 @@ export interface HttpAppOptions {
   maxRequestBytes: number;
   keepAliveTimeoutMs: number;
   requestTimeoutMs: number;
+  maxConnections: number;
   isReady: () => boolean;
 }
 
@@ -104,6 +105,9 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
 
   app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(await opts.metrics.text()));
 
+  // Beyond this, Node refuses connections at accept; headers must arrive within
+  // Node's headersTimeout (60 s) and a request within requestTimeout (slowloris).
+  app.server.maxConnections = opts.maxConnections;
   return app;
 }
 
