@@ -4,7 +4,8 @@
  * Ingest throughput per protocol into a `meshlog server` child process
  * (a fresh data dir each, embedded store, durable acknowledgements):
  *
- * - OTLP/HTTP protobuf and OTLP/HTTP JSON: the storage suite's seeded mesh
+ * - OTLP/HTTP protobuf and JSON, then Loki push (JSON), Elasticsearch _bulk,
+ *   Splunk HEC and Datadog logs carrying the same records: the storage suite's seeded mesh
  *   dataset (Envoy/Istio access logs and app logs, ~580 B per record),
  *   pre-encoded, posted by C concurrent clients; records/s and request
  *   MiB/s (wire bytes) until every request is acknowledged.
@@ -77,7 +78,7 @@ export async function ingestSuite(opts: IngestOptions): Promise<Figures> {
       const server = await startBenchServer(join(dir, `data-otlp-${encoding}`));
       servers.push(server);
       const cpu0 = cpuSecondsOf(server.proc.pid);
-      const r = await postAll(server, path, contentType, opts.concurrency);
+      const r = await postAll(server, path, OTLP_TARGET(contentType), opts.concurrency);
       const cpu = cpuSecondsOf(server.proc.pid) - cpu0;
       await server.stop();
       const key = encoding === 'protobuf' ? 'otlp_http' : 'otlp_json';
@@ -85,6 +86,22 @@ export async function ingestSuite(opts: IngestOptions): Promise<Figures> {
       figures[`ingest.${key}_mib_per_s`] = round1(r.bytes / MiB / r.seconds);
       figures[`ingest.${key}_server_cpu_cores`] = round2(cpu / r.seconds);
       log(`OTLP/HTTP ${encoding}: ${ds.records} records in ${r.seconds.toFixed(2)} s (${r.retries} retried requests)`);
+    }
+
+    // ---- The other HTTP protocols, same records re-encoded as their senders would
+    for (const proto of HTTP_PROTOCOLS) {
+      const path = join(dir, `payloads.${proto.key}.bin`);
+      await reencodePayloads(jsonPath, path, proto.encode);
+      const server = await startBenchServer(join(dir, `data-${proto.key}`));
+      servers.push(server);
+      const cpu0 = cpuSecondsOf(server.proc.pid);
+      const r = await postAll(server, path, proto.target, opts.concurrency);
+      const cpu = cpuSecondsOf(server.proc.pid) - cpu0;
+      await server.stop();
+      figures[`ingest.${proto.key}_records_per_s`] = Math.round(ds.records / r.seconds);
+      figures[`ingest.${proto.key}_mib_per_s`] = round1(r.bytes / MiB / r.seconds);
+      figures[`ingest.${proto.key}_server_cpu_cores`] = round2(cpu / r.seconds);
+      log(`${proto.label}: ${ds.records} records in ${r.seconds.toFixed(2)} s (${r.retries} retried requests)`);
     }
 
     // ---- Syslog over TCP: meshlog, rsyslog, syslog-ng, one sender
@@ -167,6 +184,9 @@ export async function ingestSuite(opts: IngestOptions): Promise<Figures> {
     printTable(`ingest: ${ds.records.toLocaleString()} OTLP records per encoding, ${opts.messages.toLocaleString()} syslog messages`, [
       ['OTLP/HTTP protobuf records/s', figures['ingest.otlp_http_records_per_s']!, `${figures['ingest.otlp_http_mib_per_s']} MiB/s, ${figures['ingest.otlp_http_server_cpu_cores']} cores`],
       ['OTLP/HTTP JSON records/s', figures['ingest.otlp_json_records_per_s']!, `${figures['ingest.otlp_json_mib_per_s']} MiB/s, ${figures['ingest.otlp_json_server_cpu_cores']} cores`],
+      ...HTTP_PROTOCOLS.map(
+        (p) => [`${p.label} records/s`, figures[`ingest.${p.key}_records_per_s`]!, `${figures[`ingest.${p.key}_mib_per_s`]} MiB/s, ${figures[`ingest.${p.key}_server_cpu_cores`]} cores`] as [string, number, string],
+      ),
       ['syslog TCP records/s (meshlog)', ours, `${figures['ingest.syslog_tcp_mib_per_s']} MiB/s, ${figures['ingest.syslog_tcp_server_cpu_cores']} cores`],
       ...(figures['peer.rsyslog_tcp_records_per_s'] !== undefined
         ? ([['rsyslog imtcp -> omfile records/s (peer)', figures['peer.rsyslog_tcp_records_per_s'], `${figures['peer.rsyslog_tcp_cpu_cores']} cores`]] as [string, number, string][])
@@ -190,8 +210,24 @@ export async function ingestSuite(opts: IngestOptions): Promise<Figures> {
   }
 }
 
+interface PostTarget {
+  endpoint: string;
+  contentType: string;
+  /** Credentials the way this protocol's clients send them. */
+  auth: (token: string) => Record<string, string>;
+  /** A 2xx body that still reports a failure (OTLP partial success, ES per-item errors). */
+  failed?: (body: string) => boolean;
+}
+
+const OTLP_TARGET = (contentType: string): PostTarget => ({
+  endpoint: '/v1/logs',
+  contentType,
+  auth: (t) => ({ authorization: `Bearer ${t}` }),
+  failed: (b) => b.includes('rejected'),
+});
+
 /** Posts every framed payload of a file with `concurrency` clients; retries 429/503 as exporters do. */
-async function postAll(server: BenchServer, path: string, contentType: string, concurrency: number): Promise<{ seconds: number; bytes: number; retries: number }> {
+async function postAll(server: BenchServer, path: string, target: PostTarget, concurrency: number): Promise<{ seconds: number; bytes: number; retries: number }> {
   const fd = openSync(path, 'r');
   let offset = 0;
   const next = (): Buffer | undefined => {
@@ -211,10 +247,10 @@ async function postAll(server: BenchServer, path: string, contentType: string, c
       Array.from({ length: concurrency }, async () => {
         for (let body = next(); body; body = next()) {
           for (;;) {
-            const r = await fetch(`${server.url}/v1/logs`, { method: 'POST', headers: { 'content-type': contentType, authorization: `Bearer ${server.token}` }, body });
+            const r = await fetch(`${server.url}${target.endpoint}`, { method: 'POST', headers: { 'content-type': target.contentType, ...target.auth(server.token) }, body });
             const text = await r.text();
             if (r.ok) {
-              if (text.includes('rejected')) throw new Error(`ingest rejected records: ${text.slice(0, 300)}`);
+              if (target.failed?.(text)) throw new Error(`ingest rejected records at ${target.endpoint}: ${text.slice(0, 300)}`);
               break;
             }
             if (r.status !== 429 && r.status !== 503) throw new Error(`ingest failed: ${r.status} ${text.slice(0, 300)}`);
@@ -269,6 +305,147 @@ async function writeJsonPayloads(protoPath: string, jsonPath: string): Promise<n
     await once(out, 'finish');
   }
   return total;
+}
+
+interface FlatRecord {
+  timeUnixNano: string;
+  severityText: string;
+  body: string;
+  resource: Record<string, string>;
+  traceId?: string;
+}
+
+interface HttpProtocol {
+  key: string;
+  label: string;
+  target: PostTarget;
+  /** One request body, or several where the protocol caps a request (Datadog: 1000 logs). */
+  encode(records: FlatRecord[]): Buffer | Buffer[];
+}
+
+const svc = (r: FlatRecord): string => r.resource['service.name'] ?? 'unknown';
+
+/**
+ * Loki push (JSON), Elasticsearch bulk, Splunk HEC and Datadog intake, each
+ * with the records of one OTLP request, shaped as those protocols' common
+ * senders (Promtail, Filebeat, the Splunk OTel Collector, the Datadog Agent)
+ * send them.
+ */
+const HTTP_PROTOCOLS: HttpProtocol[] = [
+  {
+    key: 'loki_json',
+    label: 'Loki push JSON',
+    target: { endpoint: '/loki/api/v1/push', contentType: 'application/json', auth: (t) => ({ authorization: `Basic ${Buffer.from(`bench:${t}`).toString('base64')}` }) },
+    encode: (records) => {
+      const streams = new Map<string, { stream: Record<string, string>; values: [string, string][] }>();
+      for (const r of records) {
+        const stream = { service_name: svc(r), namespace: r.resource['k8s.namespace.name'] ?? '', pod: r.resource['k8s.pod.name'] ?? '', container: r.resource['k8s.container.name'] ?? '' };
+        const k = JSON.stringify(stream);
+        let s = streams.get(k);
+        if (!s) streams.set(k, (s = { stream, values: [] }));
+        s.values.push([r.timeUnixNano, r.body]);
+      }
+      return Buffer.from(JSON.stringify({ streams: [...streams.values()] }));
+    },
+  },
+  {
+    key: 'es_bulk',
+    label: 'Elasticsearch _bulk',
+    target: { endpoint: '/_bulk', contentType: 'application/x-ndjson', auth: (t) => ({ authorization: `ApiKey ${Buffer.from(`bench:${t}`).toString('base64')}` }), failed: (b) => b.startsWith('{"took"') && b.includes('"errors":true') },
+    encode: (records) =>
+      Buffer.from(
+        records
+          .map(
+            (r) =>
+              `{"create":{"_index":"logs-bench"}}\n${JSON.stringify({
+                '@timestamp': new Date(Number(BigInt(r.timeUnixNano) / 1_000_000n)).toISOString(),
+                message: r.body,
+                log: { level: r.severityText.toLowerCase() },
+                service: { name: svc(r) },
+                kubernetes: { namespace: r.resource['k8s.namespace.name'], pod: { name: r.resource['k8s.pod.name'] }, container: { name: r.resource['k8s.container.name'] } },
+                ...(r.traceId ? { trace: { id: r.traceId } } : {}),
+              })}`,
+          )
+          .join('\n') + '\n',
+      ),
+  },
+  {
+    key: 'splunk_hec',
+    label: 'Splunk HEC',
+    target: { endpoint: '/services/collector/event', contentType: 'application/json', auth: (t) => ({ authorization: `Splunk ${t}` }), failed: (b) => !b.includes('"code":0') },
+    encode: (records) =>
+      Buffer.from(
+        records
+          .map((r) => JSON.stringify({ time: Number(BigInt(r.timeUnixNano) / 1_000_000n) / 1000, host: r.resource['k8s.pod.name'], sourcetype: 'mesh', event: r.body, fields: { 'service.name': svc(r), 'k8s.namespace.name': r.resource['k8s.namespace.name'] } }))
+          .join('\n'),
+      ),
+  },
+  {
+    key: 'datadog',
+    label: 'Datadog logs',
+    target: { endpoint: '/api/v2/logs', contentType: 'application/json', auth: (t) => ({ 'dd-api-key': t }) },
+    encode: (records) =>
+      chunks(records, 1000).map((part) =>
+        Buffer.from(
+          JSON.stringify(
+          part.map((r) => ({
+            message: r.body,
+            service: svc(r),
+            hostname: r.resource['k8s.pod.name'],
+            status: r.severityText.toLowerCase(),
+            timestamp: Number(BigInt(r.timeUnixNano) / 1_000_000n),
+            ddsource: 'envoy',
+            ddtags: `kube_namespace:${r.resource['k8s.namespace.name'] ?? ''}`,
+          })),
+          ),
+        ),
+      ),
+  },
+];
+
+function chunks<T>(xs: T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
+
+/** Each framed OTLP/JSON payload of `jsonPath` becomes one request of another protocol, framed the same way. */
+async function reencodePayloads(jsonPath: string, outPath: string, encode: (records: FlatRecord[]) => Buffer | Buffer[]): Promise<void> {
+  const fd = openSync(jsonPath, 'r');
+  const out = createWriteStream(outPath);
+  let offset = 0;
+  try {
+    for (;;) {
+      const header = Buffer.alloc(4);
+      if (readSync(fd, header, 0, 4, offset) < 4) break;
+      const len = header.readUInt32LE();
+      const body = Buffer.alloc(len);
+      readSync(fd, body, 0, len, offset + 4);
+      offset += 4 + len;
+      type Kv = { key: string; value: { stringValue?: string } };
+      const req = JSON.parse(body.toString('utf8')) as {
+        resourceLogs?: { resource?: { attributes?: Kv[] }; scopeLogs?: { logRecords?: { timeUnixNano?: string; severityText?: string; body?: { stringValue?: string }; traceId?: string }[] }[] }[];
+      };
+      const records: FlatRecord[] = [];
+      for (const rl of req.resourceLogs ?? []) {
+        const resource = Object.fromEntries((rl.resource?.attributes ?? []).map((a) => [a.key, a.value.stringValue ?? '']));
+        for (const sl of rl.scopeLogs ?? [])
+          for (const lr of sl.logRecords ?? [])
+            records.push({ timeUnixNano: lr.timeUnixNano ?? '0', severityText: lr.severityText ?? 'INFO', body: lr.body?.stringValue ?? '', resource, ...(lr.traceId ? { traceId: lr.traceId } : {}) });
+      }
+      const result = encode(records);
+      for (const encoded of Array.isArray(result) ? result : [result]) {
+        const h = Buffer.alloc(4);
+        h.writeUInt32LE(encoded.length);
+        if (!out.write(h)) await once(out, 'drain');
+        if (!out.write(encoded)) await once(out, 'drain');
+      }
+    }
+  } finally {
+    closeSync(fd);
+    out.end();
+    await once(out, 'finish');
+  }
 }
 
 /** Starts the sender and waits until `received()` reaches `n` (deadline: an error naming the receiver). */
