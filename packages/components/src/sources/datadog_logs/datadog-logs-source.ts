@@ -15,20 +15,18 @@
  *   400/401/403/413). Error bodies are `{"errors": ["..."]}`.
  */
 import {
-  HTTP_INGEST_SERVICE,
   nowUnixNano,
   type BuildContext,
   type ComponentDefinition,
   type HostError,
-  type HttpIngestHost,
   type IngestRequest,
   type IngestResponse,
   type IngestRoute,
-  type Source,
 } from '@meshlog/core';
 import { emitWithOutcome, requestId } from '../shared/emit-outcome.js';
 import { DatadogLogsSourceConfigSchema, type DatadogLogsSourceConfig } from './config.js';
 import { DatadogDecodeError, decodeDatadogLogs, type DecodedDatadogLogs } from './datadog-decode.js';
+import { HttpMountedSource } from '../shared/http-mounted-source.js';
 
 export const datadogLogsSource: ComponentDefinition<DatadogLogsSourceConfig> = {
   kind: 'source',
@@ -40,18 +38,15 @@ export const datadogLogsSource: ComponentDefinition<DatadogLogsSourceConfig> = {
 
 const CREDENTIALS = [{ kind: 'header', name: 'dd-api-key' }] as const;
 
-class DatadogLogsSource implements Source {
-  readonly kind = 'source' as const;
-  private mounted = false;
-
+class DatadogLogsSource extends HttpMountedSource {
   constructor(
     private readonly config: DatadogLogsSourceConfig,
-    private readonly ctx: BuildContext,
-  ) {}
+    ctx: BuildContext,
+  ) {
+    super(ctx, 'the Datadog log intake');
+  }
 
-  async start(): Promise<void> {
-    const host = this.ctx.services.get<HttpIngestHost>(HTTP_INGEST_SERVICE);
-    if (!host) throw new Error(`source ${this.ctx.id}: this role offers no HTTP listener for the Datadog log intake`);
+  protected routes(): IngestRoute[] {
     const paths = ['/api/v2/logs', ...(this.config.v1_input ? ['/v1/input'] : [])];
     const routes: IngestRoute[] = paths.map((path) => ({
       method: 'POST',
@@ -61,14 +56,7 @@ class DatadogLogsSource implements Source {
       renderError: renderHostError,
       handler: (req) => this.handle(req, path),
     }));
-    host.mount(this.ctx.id, routes);
-    this.mounted = true;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.mounted) return;
-    this.mounted = false;
-    this.ctx.services.get<HttpIngestHost>(HTTP_INGEST_SERVICE)?.unmount(this.ctx.id);
+    return routes;
   }
 
   private async handle(req: IngestRequest, path: string): Promise<IngestResponse> {

@@ -15,24 +15,22 @@
  * a pipeline that is unavailable a top-level 503 with Retry-After.
  */
 import {
-  HTTP_INGEST_SERVICE,
   PipelineError,
   nowUnixNano,
   type Attributes,
   type BuildContext,
   type ComponentDefinition,
-  type HttpIngestHost,
   type IngestRequest,
   type IngestResponse,
   type IngestRoute,
   type LogRecord,
-  type Source,
 } from '@meshlog/core';
 import { createHash, randomBytes } from 'node:crypto';
 import { EsBulkSourceConfigSchema, type EsBulkSourceConfig } from './config.js';
 import { EsBulkRequestError, parseBulkBody } from './es-bulk-decode.js';
 import { documentToRecord } from './ecs-mapping.js';
 import { clusterHealth, clusterInfo, errorBody, isElasticsearchClient, jsonResponse, licenseInfo, xpackInfo } from './es-responses.js';
+import { HttpMountedSource } from '../shared/http-mounted-source.js';
 
 export const esBulkSource: ComponentDefinition<EsBulkSourceConfig> = {
   kind: 'source',
@@ -45,20 +43,18 @@ export const esBulkSource: ComponentDefinition<EsBulkSourceConfig> = {
 /** Setup calls shippers make (Filebeat `setup`, Logstash's template and ILM management): acknowledged, not stored. */
 const SETUP_PATHS = ['/_index_template/:name', '/_template/:name', '/_component_template/:name', '/_ilm/policy/:name', '/_ingest/pipeline/:name', '/_data_stream/:name'];
 
-class EsBulkSource implements Source {
-  readonly kind = 'source' as const;
-  private mounted = false;
+class EsBulkSource extends HttpMountedSource {
   private seqNo = 0;
   private readonly clusterUuid = randomBytes(16).toString('base64url').slice(0, 22);
 
   constructor(
     private readonly config: EsBulkSourceConfig,
-    private readonly ctx: BuildContext,
-  ) {}
+    ctx: BuildContext,
+  ) {
+    super(ctx, 'the Elasticsearch bulk API');
+  }
 
-  async start(): Promise<void> {
-    const host = this.ctx.services.get<HttpIngestHost>(HTTP_INGEST_SERVICE);
-    if (!host) throw new Error(`source ${this.ctx.id}: this role offers no HTTP listener for the Elasticsearch bulk API`);
+  protected routes(): IngestRoute[] {
     const route = (method: IngestRoute['method'], path: string, handler: IngestRoute['handler'], extra: Partial<IngestRoute> = {}): IngestRoute => ({ method, path, permission: 'ingest', handler, ...extra });
     const bulk = (req: IngestRequest): Promise<IngestResponse> => this.bulk(req);
     const routes: IngestRoute[] = [route('POST', '/_bulk', bulk), route('PUT', '/_bulk', bulk), route('POST', '/:index/_bulk', bulk), route('PUT', '/:index/_bulk', bulk)];
@@ -79,14 +75,7 @@ class EsBulkSource implements Source {
         routes.push(route('PUT', path, ack), route('POST', path, ack), route('GET', path, missing), route('HEAD', path, missingHead));
       }
     }
-    host.mount(this.ctx.id, routes);
-    this.mounted = true;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.mounted) return;
-    this.mounted = false;
-    this.ctx.services.get<HttpIngestHost>(HTTP_INGEST_SERVICE)?.unmount(this.ctx.id);
+    return routes;
   }
 
   private async bulk(req: IngestRequest): Promise<IngestResponse> {

@@ -11,20 +11,19 @@
  * which Loki clients retry. Out-of-order entries are accepted.
  */
 import {
-  HTTP_INGEST_SERVICE,
   PipelineError,
   nowUnixNano,
   type BuildContext,
   type ComponentDefinition,
-  type HttpIngestHost,
   type IngestRequest,
   type IngestResponse,
-  type Source,
+  type IngestRoute,
 } from '@meshlog/core';
 import { createHash } from 'node:crypto';
 import { LokiPushSourceConfigSchema, type LokiPushSourceConfig } from './config.js';
 import { LabelParser } from './loki-labels.js';
 import { LokiDecodeError, decodeLokiPush, lokiEncodingOf, lokiStreamsToRecords } from './loki-push-decode.js';
+import { HttpMountedSource } from '../shared/http-mounted-source.js';
 
 export const LOKI_PUSH_PATH = '/loki/api/v1/push';
 
@@ -41,15 +40,14 @@ export const lokiPushSource: ComponentDefinition<LokiPushSourceConfig> = {
   build: (config, ctx) => new LokiPushSource(config, ctx),
 };
 
-class LokiPushSource implements Source {
-  readonly kind = 'source' as const;
-  private mounted = false;
+class LokiPushSource extends HttpMountedSource {
   private readonly labels: LabelParser;
 
   constructor(
     private readonly config: LokiPushSourceConfig,
-    private readonly ctx: BuildContext,
+    ctx: BuildContext,
   ) {
+    super(ctx, 'the Loki push API');
     this.labels = new LabelParser({
       maxLabelNamesPerSeries: config.max_label_names_per_series,
       maxLabelNameLength: config.max_label_name_length,
@@ -57,17 +55,8 @@ class LokiPushSource implements Source {
     });
   }
 
-  async start(): Promise<void> {
-    const host = this.ctx.services.get<HttpIngestHost>(HTTP_INGEST_SERVICE);
-    if (!host) throw new Error(`source ${this.ctx.id}: this role offers no HTTP listener for the Loki push API`);
-    host.mount(this.ctx.id, [{ method: 'POST', path: LOKI_PUSH_PATH, permission: 'ingest', ownEncodings: ['snappy'], handler: (req) => this.handle(req) }]);
-    this.mounted = true;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.mounted) return;
-    this.mounted = false;
-    this.ctx.services.get<HttpIngestHost>(HTTP_INGEST_SERVICE)?.unmount(this.ctx.id);
+  protected routes(): IngestRoute[] {
+    return [{ method: 'POST', path: LOKI_PUSH_PATH, permission: 'ingest', ownEncodings: ['snappy'], handler: (req) => this.handle(req) }];
   }
 
   private async handle(req: IngestRequest): Promise<IngestResponse> {

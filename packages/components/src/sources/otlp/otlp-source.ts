@@ -7,19 +7,17 @@
  * pipeline pushes back. The 200 is sent only after the batch is durable.
  */
 import {
-  HTTP_INGEST_SERVICE,
   type BuildContext,
   type ComponentDefinition,
-  type HttpIngestHost,
   type IngestRequest,
   type IngestResponse,
   type IngestRoute,
-  type Source,
 } from '@meshlog/core';
 import { OtlpSourceConfigSchema, type OtlpSourceConfig } from './config.js';
 import { encodingOf, type OtlpEncoding } from './otlp-decode.js';
 import { encodeOtlpSuccess, ingestOtlpRequest, otlpSuccessObject, type OtlpSignal } from './otlp-ingest.js';
 import { otlpType } from './otlp-proto.js';
+import { HttpMountedSource } from '../shared/http-mounted-source.js';
 
 export const otlpSource: ComponentDefinition<OtlpSourceConfig> = {
   kind: 'source',
@@ -29,29 +27,19 @@ export const otlpSource: ComponentDefinition<OtlpSourceConfig> = {
   build: (config, ctx) => new OtlpSource(config, ctx),
 };
 
-class OtlpSource implements Source {
-  readonly kind = 'source' as const;
-  private mounted = false;
-
+class OtlpSource extends HttpMountedSource {
   constructor(
     private readonly config: OtlpSourceConfig,
-    private readonly ctx: BuildContext,
-  ) {}
+    ctx: BuildContext,
+  ) {
+    super(ctx, 'OTLP/HTTP');
+  }
 
-  async start(): Promise<void> {
-    const host = this.ctx.services.get<HttpIngestHost>(HTTP_INGEST_SERVICE);
-    if (!host) throw new Error(`source ${this.ctx.id}: this role offers no HTTP listener for OTLP/HTTP`);
+  protected routes(): IngestRoute[] {
     const routes: IngestRoute[] = [];
     if (this.config.logs) routes.push({ method: 'POST', path: '/v1/logs', permission: 'ingest', handler: (req) => this.handle(req, 'logs') });
     if (this.config.traces) routes.push({ method: 'POST', path: '/v1/traces', permission: 'ingest', handler: (req) => this.handle(req, 'traces') });
-    host.mount(this.ctx.id, routes);
-    this.mounted = true;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.mounted) return;
-    this.mounted = false;
-    this.ctx.services.get<HttpIngestHost>(HTTP_INGEST_SERVICE)?.unmount(this.ctx.id);
+    return routes;
   }
 
   private async handle(req: IngestRequest, signal: OtlpSignal): Promise<IngestResponse> {

@@ -24,21 +24,19 @@
  * "Server is busy" (code 9) with Retry-After, which HEC clients retry.
  */
 import {
-  HTTP_INGEST_SERVICE,
   nowUnixNano,
   type BuildContext,
   type ComponentDefinition,
   type HostError,
-  type HttpIngestHost,
   type IngestRequest,
   type IngestResponse,
   type IngestRoute,
   type LogRecord,
-  type Source,
 } from '@meshlog/core';
 import { emitWithOutcome, requestId } from '../shared/emit-outcome.js';
 import { SplunkHecSourceConfigSchema, type SplunkHecSourceConfig } from './config.js';
 import { HecDecodeError, HecStatus, decodeHecEvents, decodeHecRaw, parseHecTime, type HecMetadata } from './hec-decode.js';
+import { HttpMountedSource } from '../shared/http-mounted-source.js';
 
 export const splunkHecSource: ComponentDefinition<SplunkHecSourceConfig> = {
   kind: 'source',
@@ -51,18 +49,15 @@ export const splunkHecSource: ComponentDefinition<SplunkHecSourceConfig> = {
 const CHANNEL = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const CREDENTIALS = [{ kind: 'authorization', scheme: 'Splunk' }] as const;
 
-class SplunkHecSource implements Source {
-  readonly kind = 'source' as const;
-  private mounted = false;
-
+class SplunkHecSource extends HttpMountedSource {
   constructor(
     private readonly config: SplunkHecSourceConfig,
-    private readonly ctx: BuildContext,
-  ) {}
+    ctx: BuildContext,
+  ) {
+    super(ctx, 'Splunk HEC');
+  }
 
-  async start(): Promise<void> {
-    const host = this.ctx.services.get<HttpIngestHost>(HTTP_INGEST_SERVICE);
-    if (!host) throw new Error(`source ${this.ctx.id}: this role offers no HTTP listener for Splunk HEC`);
+  protected routes(): IngestRoute[] {
     const route = (method: IngestRoute['method'], path: string, handler: IngestRoute['handler']): IngestRoute => ({
       method,
       path,
@@ -80,14 +75,7 @@ class SplunkHecSource implements Source {
     }
     for (const p of ['/services/collector/health', '/services/collector/health/1.0']) routes.push(route('GET', p, async () => hecResponse(HecStatus.Healthy)));
     routes.push(route('POST', '/services/collector/ack', async () => hecResponse(HecStatus.AckDisabled)));
-    host.mount(this.ctx.id, routes);
-    this.mounted = true;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.mounted) return;
-    this.mounted = false;
-    this.ctx.services.get<HttpIngestHost>(HTTP_INGEST_SERVICE)?.unmount(this.ctx.id);
+    return routes;
   }
 
   private async handle(req: IngestRequest, endpoint: 'event' | 'raw'): Promise<IngestResponse> {

@@ -14,21 +14,20 @@
  * option carries it).
  */
 import {
-  HTTP_INGEST_SERVICE,
   nowUnixNano,
   type BuildContext,
   type ComponentDefinition,
   type HostError,
-  type HttpIngestHost,
   type IngestRequest,
   type IngestResponse,
-  type Source,
   type Span,
+  type IngestRoute,
 } from '@meshlog/core';
 import { emitWithOutcome, requestId } from '../shared/emit-outcome.js';
 import { ZipkinSourceConfigSchema, type ZipkinSourceConfig } from './config.js';
 import { ZipkinDecodeError, zipkinSpansToModel } from './zipkin-model.js';
 import { decodeZipkinProto } from './zipkin-proto.js';
+import { HttpMountedSource } from '../shared/http-mounted-source.js';
 
 export const zipkinSource: ComponentDefinition<ZipkinSourceConfig> = {
   kind: 'source',
@@ -38,26 +37,16 @@ export const zipkinSource: ComponentDefinition<ZipkinSourceConfig> = {
   build: (config, ctx) => new ZipkinSource(config, ctx),
 };
 
-class ZipkinSource implements Source {
-  readonly kind = 'source' as const;
-  private mounted = false;
-
+class ZipkinSource extends HttpMountedSource {
   constructor(
     private readonly config: ZipkinSourceConfig,
-    private readonly ctx: BuildContext,
-  ) {}
-
-  async start(): Promise<void> {
-    const host = this.ctx.services.get<HttpIngestHost>(HTTP_INGEST_SERVICE);
-    if (!host) throw new Error(`source ${this.ctx.id}: this role offers no HTTP listener for Zipkin`);
-    host.mount(this.ctx.id, [{ method: 'POST', path: '/api/v2/spans', permission: 'ingest', renderError: renderHostError, handler: (req) => this.handle(req) }]);
-    this.mounted = true;
+    ctx: BuildContext,
+  ) {
+    super(ctx, 'Zipkin');
   }
 
-  async stop(): Promise<void> {
-    if (!this.mounted) return;
-    this.mounted = false;
-    this.ctx.services.get<HttpIngestHost>(HTTP_INGEST_SERVICE)?.unmount(this.ctx.id);
+  protected routes(): IngestRoute[] {
+    return [{ method: 'POST', path: '/api/v2/spans', permission: 'ingest', renderError: renderHostError, handler: (req) => this.handle(req) }];
   }
 
   private async handle(req: IngestRequest): Promise<IngestResponse> {
