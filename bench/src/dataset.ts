@@ -13,6 +13,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { formatIstioJson, formatIstioText, type AccessLogEntry } from 'meshlog/demo';
 import { otlpType } from '@meshlog/components';
+import { writePayload as writeFramed } from './payload-file.js';
 
 export const NEEDLE = 'ZQX9needle7f3a';
 
@@ -262,9 +263,6 @@ async function writePayload(out: WriteStream, Request: ProtoType, records: Datas
       })),
     }),
   ).finish();
-  const header = Buffer.alloc(4);
-  header.writeUInt32LE(body.length);
-  if (!out.write(header)) await once(out, 'drain');
-  if (!out.write(body)) await once(out, 'drain');
+  await writeFramed(out, Buffer.from(body));
   return body.length;
 }

@@ -22,7 +22,7 @@
  * file without fsync (page cache). Each measurement is a fixed count with a
  * deadline, and every process started here is stopped at the end.
  */
-import { closeSync, createWriteStream, mkdirSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { connect, createServer } from 'node:net';
 import { spawn } from 'node:child_process';
@@ -43,6 +43,8 @@ import {
   which,
   type Child,
 } from './syslog-peers.js';
+import { otlpTarget, postAll, type PostTarget } from './http-post.js';
+import { readPayloads, writePayload } from './payload-file.js';
 
 export interface IngestOptions {
   records: number;
@@ -78,7 +80,7 @@ export async function ingestSuite(opts: IngestOptions): Promise<Figures> {
       const server = await startBenchServer(join(dir, `data-otlp-${encoding}`));
       servers.push(server);
       const cpu0 = cpuSecondsOf(server.proc.pid);
-      const r = await postAll(server, path, OTLP_TARGET(contentType), opts.concurrency);
+      const r = await postAll(server, path, otlpTarget(contentType), opts.concurrency);
       const cpu = cpuSecondsOf(server.proc.pid) - cpu0;
       await server.stop();
       const key = encoding === 'protobuf' ? 'otlp_http' : 'otlp_json';
@@ -210,78 +212,13 @@ export async function ingestSuite(opts: IngestOptions): Promise<Figures> {
   }
 }
 
-interface PostTarget {
-  endpoint: string;
-  contentType: string;
-  /** Credentials the way this protocol's clients send them. */
-  auth: (token: string) => Record<string, string>;
-  /** A 2xx body that still reports a failure (OTLP partial success, ES per-item errors). */
-  failed?: (body: string) => boolean;
-}
-
-const OTLP_TARGET = (contentType: string): PostTarget => ({
-  endpoint: '/v1/logs',
-  contentType,
-  auth: (t) => ({ authorization: `Bearer ${t}` }),
-  failed: (b) => b.includes('rejected'),
-});
-
-/** Posts every framed payload of a file with `concurrency` clients; retries 429/503 as exporters do. */
-async function postAll(server: BenchServer, path: string, target: PostTarget, concurrency: number): Promise<{ seconds: number; bytes: number; retries: number }> {
-  const fd = openSync(path, 'r');
-  let offset = 0;
-  const next = (): Buffer | undefined => {
-    const header = Buffer.alloc(4);
-    if (readSync(fd, header, 0, 4, offset) < 4) return undefined;
-    const len = header.readUInt32LE();
-    const body = Buffer.alloc(len);
-    readSync(fd, body, 0, len, offset + 4);
-    offset += 4 + len;
-    return body;
-  };
-  let bytes = 0;
-  let retries = 0;
-  const started = performance.now();
-  try {
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        for (let body = next(); body; body = next()) {
-          for (;;) {
-            const r = await fetch(`${server.url}${target.endpoint}`, { method: 'POST', headers: { 'content-type': target.contentType, ...target.auth(server.token) }, body });
-            const text = await r.text();
-            if (r.ok) {
-              if (target.failed?.(text)) throw new Error(`ingest rejected records at ${target.endpoint}: ${text.slice(0, 300)}`);
-              break;
-            }
-            if (r.status !== 429 && r.status !== 503) throw new Error(`ingest failed: ${r.status} ${text.slice(0, 300)}`);
-            retries++;
-            await new Promise((res) => setTimeout(res, 200));
-          }
-          bytes += body.length;
-        }
-      }),
-    );
-  } finally {
-    closeSync(fd);
-  }
-  return { seconds: (performance.now() - started) / 1000, bytes, retries };
-}
-
 /** Re-encodes the protobuf payloads as OTLP/JSON (hex ids, decimal string int64), framed the same way. */
 async function writeJsonPayloads(protoPath: string, jsonPath: string): Promise<number> {
   const Request = otlpType('ExportLogsServiceRequest');
-  const fd = openSync(protoPath, 'r');
   const out = createWriteStream(jsonPath);
-  let offset = 0;
   let total = 0;
   try {
-    for (;;) {
-      const header = Buffer.alloc(4);
-      if (readSync(fd, header, 0, 4, offset) < 4) break;
-      const len = header.readUInt32LE();
-      const body = Buffer.alloc(len);
-      readSync(fd, body, 0, len, offset + 4);
-      offset += 4 + len;
+    for (const body of readPayloads(protoPath)) {
       const obj = Request.toObject(Request.decode(body), { longs: String, bytes: String, enums: Number, defaults: false }) as {
         resourceLogs?: { scopeLogs?: { logRecords?: { traceId?: string; spanId?: string }[] }[] }[];
       };
@@ -293,14 +230,10 @@ async function writeJsonPayloads(protoPath: string, jsonPath: string): Promise<n
             if (lr.spanId) lr.spanId = Buffer.from(lr.spanId, 'base64').toString('hex');
           }
       const json = Buffer.from(JSON.stringify(obj));
-      const h = Buffer.alloc(4);
-      h.writeUInt32LE(json.length);
-      if (!out.write(h)) await once(out, 'drain');
-      if (!out.write(json)) await once(out, 'drain');
+      await writePayload(out, json);
       total += json.length;
     }
   } finally {
-    closeSync(fd);
     out.end();
     await once(out, 'finish');
   }
@@ -411,17 +344,9 @@ function chunks<T>(xs: T[], n: number): T[][] {
 
 /** Each framed OTLP/JSON payload of `jsonPath` becomes one request of another protocol, framed the same way. */
 async function reencodePayloads(jsonPath: string, outPath: string, encode: (records: FlatRecord[]) => Buffer | Buffer[]): Promise<void> {
-  const fd = openSync(jsonPath, 'r');
   const out = createWriteStream(outPath);
-  let offset = 0;
   try {
-    for (;;) {
-      const header = Buffer.alloc(4);
-      if (readSync(fd, header, 0, 4, offset) < 4) break;
-      const len = header.readUInt32LE();
-      const body = Buffer.alloc(len);
-      readSync(fd, body, 0, len, offset + 4);
-      offset += 4 + len;
+    for (const body of readPayloads(jsonPath)) {
       type Kv = { key: string; value: { stringValue?: string } };
       const req = JSON.parse(body.toString('utf8')) as {
         resourceLogs?: { resource?: { attributes?: Kv[] }; scopeLogs?: { logRecords?: { timeUnixNano?: string; severityText?: string; body?: { stringValue?: string }; traceId?: string }[] }[] }[];
@@ -434,15 +359,9 @@ async function reencodePayloads(jsonPath: string, outPath: string, encode: (reco
             records.push({ timeUnixNano: lr.timeUnixNano ?? '0', severityText: lr.severityText ?? 'INFO', body: lr.body?.stringValue ?? '', resource, ...(lr.traceId ? { traceId: lr.traceId } : {}) });
       }
       const result = encode(records);
-      for (const encoded of Array.isArray(result) ? result : [result]) {
-        const h = Buffer.alloc(4);
-        h.writeUInt32LE(encoded.length);
-        if (!out.write(h)) await once(out, 'drain');
-        if (!out.write(encoded)) await once(out, 'drain');
-      }
+      for (const encoded of Array.isArray(result) ? result : [result]) await writePayload(out, encoded);
     }
   } finally {
-    closeSync(fd);
     out.end();
     await once(out, 'finish');
   }

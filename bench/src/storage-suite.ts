@@ -14,7 +14,7 @@
  * is reopened for the queries through the server's own open path, with the
  * same config, so it reads what the server wrote.
  */
-import { mkdtempSync, openSync, readSync, closeSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ import { encryptionSetting, loadServerConfig, serverRegistry } from '@meshlog/se
 import { NEEDLE, writeDataset } from './dataset.js';
 import { startBenchServer } from './server-child.js';
 import { median, printTable, type Figures } from './results.js';
+import { otlpTarget, postAll } from './http-post.js';
 
 export interface StorageOptions {
   records: number;
@@ -52,43 +53,14 @@ export async function storageSuite(opts: StorageOptions): Promise<Figures> {
 
   // Ingest through the real path.
   const server = await startBenchServer(dataDir, configFile ? ['--config', configFile] : []);
-  const fd = openSync(payloadPath, 'r');
-  let offset = 0;
-  const nextPayload = (): Buffer | undefined => {
-    const header = Buffer.alloc(4);
-    if (readSync(fd, header, 0, 4, offset) < 4) return undefined;
-    const len = header.readUInt32LE();
-    const body = Buffer.alloc(len);
-    readSync(fd, body, 0, len, offset + 4);
-    offset += 4 + len;
-    return body;
-  };
-  let sent = 0;
-  let retries = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: opts.concurrency }, async () => {
-      for (let body = nextPayload(); body; body = nextPayload()) {
-        for (;;) {
-          const r = await fetch(`${server.url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${server.token}` }, body });
-          await r.arrayBuffer();
-          if (r.ok) break;
-          if (r.status !== 429 && r.status !== 503) throw new Error(`ingest failed: ${r.status}`);
-          retries++;
-          await new Promise((res) => setTimeout(res, 200));
-        }
-        sent++;
-      }
-    }),
-  );
-  const ingestSeconds = (performance.now() - started) / 1000;
+  const posted = await postAll(server, payloadPath, otlpTarget('application/x-protobuf'), opts.concurrency);
+  const ingestSeconds = posted.seconds;
   // Server CPU per record: on a shared machine this holds where wall time does not.
   const serverCpuSeconds = server.cpuSeconds();
-  closeSync(fd);
   const peakRss = server.peakRssBytes();
   const peakAnon = server.peakAnonBytes();
   await server.stop();
-  log(`ingested in ${ingestSeconds.toFixed(1)} s (${sent} requests, ${retries} retried)`);
+  log(`ingested in ${ingestSeconds.toFixed(1)} s (${posted.requests} requests, ${posted.retries} retried)`);
 
   // Storage and queries, on the same data directory.
   const { store } = await openEmbeddedStore({ dataDir, encryption, readers: 1 });

@@ -20,11 +20,12 @@
  * sessions, and `startServer` returns once no replica is read-only.
  * `MESHLOG_KEEP_CLUSTER=1` keeps the temp dir (configs, server logs).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { freePort, tempDir } from './server-process.js';
+import { makeTestPki, type TestPki } from './test-pki.js';
 
 export const CLUSTER_NAME = 'meshlog_test';
 /** The user meshlog connects as; the password goes to a file, never into a command line. */
@@ -46,14 +47,6 @@ export interface ClickHouseNode {
 }
 
 /** PEM files of a throwaway PKI: a CA, the servers' certificate (IP 127.0.0.1), a client certificate. */
-export interface TestPki {
-  ca: string;
-  serverCert: string;
-  serverKey: string;
-  clientCert: string;
-  clientKey: string;
-}
-
 export interface ClickHouseCluster {
   name: string;
   nodes: ClickHouseNode[];
@@ -111,24 +104,6 @@ export function findClusterTools(): ClusterTools | string {
   if (!java || !zkJar) missing.push('zookeeper (apt-get install zookeeper)');
   if (missing.length > 0 || !clickhouse || !java || !zkJar) return `missing ${missing.join(' and ')}`;
   return { clickhouse, java, zookeeperClasspath: zkJar, openssl: exe('openssl') };
-}
-
-/** Makes a CA, a server certificate for 127.0.0.1 and a client certificate (P-256, valid two days). */
-export function makeTestPki(openssl: string, dir: string): TestPki {
-  mkdirSync(dir, { recursive: true });
-  const f = (name: string): string => join(dir, name);
-  const run = (...args: string[]): void => void execFileSync(openssl, args, { cwd: dir, stdio: 'ignore' });
-  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  run('req', '-x509', ...key, '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/CN=meshlog test CA');
-  for (const [name, cn, ext] of [
-    ['server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n'],
-    ['client', 'meshlog', 'extendedKeyUsage=clientAuth\n'],
-  ] as const) {
-    writeFileSync(f(`${name}.ext`), ext);
-    run('req', ...key, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${cn}`);
-    run('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f(`${name}.crt`), '-days', '2', '-extfile', f(`${name}.ext`));
-  }
-  return { ca: f('ca.crt'), serverCert: f('server.crt'), serverKey: f('server.key'), clientCert: f('client.crt'), clientKey: f('client.key') };
 }
 
 const xmlEscape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -290,7 +265,7 @@ function killAndWait(proc: ChildProcess | undefined, signal: NodeJS.Signals, gra
 export async function startClickHouseCluster(tools: ClusterTools, opts: { tls?: boolean } = {}): Promise<ClickHouseCluster> {
   const dir = tempDir('meshlog-chcluster-');
   if (opts.tls && !tools.openssl) throw new Error('TLS needs openssl (apt-get install openssl)');
-  const pki = opts.tls ? makeTestPki(tools.openssl!, join(dir, 'pki')) : undefined;
+  const pki = opts.tls ? makeTestPki(join(dir, 'pki'), tools.openssl!) : undefined;
   const password = `pw-${Math.random().toString(36).slice(2)}'"<&>`;
   const outputs = new Map<string, string>();
   const append = (name: string, d: Buffer): void => {
