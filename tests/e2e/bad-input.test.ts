@@ -61,9 +61,10 @@ test('bad queries get a 400 naming line and column', async () => {
   assert.match(String((res.body as unknown as { error: string }).error), /line 1, col/);
 });
 
-test('every API but /ready and /metrics needs a token', async () => {
+test('every API but /ready needs a token (including /metrics, which names tenants)', async () => {
   assert.equal((await fetch(`${server.url}/ready`)).status, 200);
-  assert.equal((await fetch(`${server.url}/metrics`)).status, 200);
+  assert.equal((await fetch(`${server.url}/metrics`)).status, 401);
+  assert.equal((await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.token}` } })).status, 200);
   const noToken = await fetch(`${server.url}/loki/api/v1/labels`);
   assert.equal(noToken.status, 401);
   assert.equal(noToken.headers.get('www-authenticate'), 'Bearer realm="meshlog"');
@@ -87,7 +88,7 @@ test('/metrics counts what was received and stored, per component', async () => 
 });
 
 async function metricValues(): Promise<{ received(id: string): number; sent(id: string): number }> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const text = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.token}` } })).text();
   const read = (name: string, id: string): number => {
     const m = new RegExp(`^${name}\\{component_id="${id}"[^}]*\\} (\\d+)`, 'm').exec(text);
     return m ? Number(m[1]) : 0;

@@ -166,7 +166,7 @@ test('malformed pushes get 400 naming the problem, and the server keeps serving'
   assert.equal((await push('{"streams":[]}', { 'content-type': 'application/json' }, '')).status, 401);
   assert.equal((await push('{"streams":[]}', { 'content-type': 'application/json' }, 'Basic ' + Buffer.from(`u:${server.token}`).toString('base64'))).status, 204);
 
-  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  const metrics = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.token}` } })).text();
   assert.match(metrics, /meshlog_component_discarded_records_total\{component_id="loki_push"[^}]*reason="invalid"[^}]*\} [1-9]/);
   assert.match(metrics, /meshlog_component_errors_total\{component_id="loki_push"[^}]*\} [1-9]/);
 });

@@ -245,7 +245,7 @@ test('enforcement deletes what is past its policy, a hold stops it, and each run
   assert.deepEqual((await api('POST', '/api/v1/retention/enforce', undefined, otherTenantToken)).json.data!['records'], []);
   assert.deepEqual(await remaining(), expected((ns, age) => age === 10 || (ns === 'payments' && age < 400)));
 
-  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  const metrics = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.token}` } })).text();
   assert.match(metrics, /meshlog_retention_runs_total\{trigger="api",outcome="ok"\} 4/);
   assert.match(metrics, new RegExp(`meshlog_retention_deleted_rows_total\\{tenant="default",table="logs",method="delete"\\} ${2 * PER_STREAM}`));
 });

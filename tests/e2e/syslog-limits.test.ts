@@ -83,7 +83,7 @@ function closedWithin(s: Socket): Promise<number> {
 }
 
 async function metric(name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`${server!.url}/metrics`)).text();
+  const text = await (await fetch(`${server!.url}/metrics`, { headers: { authorization: `Bearer ${server!.token}` } })).text();
   let sum = 0;
   for (const line of text.split('\n')) {
     if (!line.startsWith(name + '{')) continue;

@@ -19,9 +19,18 @@ import { registerTraceRoutes } from './http/trace-routes.js';
 import { registerRetentionRoutes } from './http/retention-routes.js';
 import { RetentionMetrics } from './retention/retention-metrics.js';
 import { TokenStore } from './auth/token-store.js';
+import { AuditTrail } from './audit/audit-trail.js';
+import { tokenAuthenticator } from './http/auth-hook.js';
+import type { RouteRule } from './http/route-access.js';
 import { GrpcJsIngestHost, bearerTokenAuthenticator } from './grpc/grpc-ingest-host.js';
 import { encryptionSetting, type ServerConfig } from './config/server-config.js';
 import { openClickHouseBackend } from './store-backend.js';
+
+/**
+ * The tenant of the bootstrap admin and of audit records of calls nobody
+ * authenticated (failed sign-ins, 401s, health probes).
+ */
+export const OPERATOR_TENANT = 'default';
 
 export interface RunningServer {
   config: ServerConfig;
@@ -37,6 +46,8 @@ export interface RunningServer {
   store: LogStore;
   retention: RetentionService;
   http: FastifyInstance;
+  /** Every HTTP route with its access rule (the permission matrix test walks it). */
+  routes: RouteRule[];
   stop(): Promise<void>;
 }
 
@@ -81,10 +92,14 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const tokens = new TokenStore(dataDir);
   const admin = tokens.bootstrapAdmin();
 
+  const audit = new AuditTrail(store, logger.child({ component: 'audit' }));
   const metrics = new PipelineMetrics();
   let ready = false;
-  const http = createHttpApp({
-    tokens,
+  const { app: http, routes } = createHttpApp({
+    authenticators: [tokenAuthenticator(tokens)],
+    store,
+    audit,
+    operatorTenant: OPERATOR_TENANT,
     metrics,
     logger,
     maxRequestBytes: config.server.max_request_bytes,
@@ -110,6 +125,8 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
             // Plaintext until TLS/mTLS is configured (the Security work); bind to loopback meanwhile.
             credentials: () => grpc.ServerCredentials.createInsecure(),
             authenticate: bearerTokenAuthenticator((token) => tokens.verify(token)),
+            audit,
+            operatorTenant: OPERATOR_TENANT,
           },
           logger.child({ component: 'grpc' }),
         )
@@ -118,8 +135,8 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const pipeline = await Pipeline.build(config.pipeline, { dataDir, logger, metrics, services });
   await pipeline.start();
 
-  registerLokiRoutes(http, { store, maxEntriesLimit: config.limits.max_entries_limit, maxQueryRangeHours: config.limits.max_query_range_hours });
-  registerTraceRoutes(http, store);
+  registerLokiRoutes(http, { maxEntriesLimit: config.limits.max_entries_limit, maxQueryRangeHours: config.limits.max_query_range_hours });
+  registerTraceRoutes(http);
 
   const retentionLogger = logger.child({ component: 'retention' });
   const retention = new RetentionService(store, { defaultKeepDays: config.retention.default_keep_days, logger: retentionLogger });
@@ -181,5 +198,5 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     return stopping;
   };
 
-  return { config, dataDir, httpUrl, grpcAddress, adminTokenPath: admin.path, adminTokenCreated: admin.created, encryption, store, retention, http, stop };
+  return { config, dataDir, httpUrl, grpcAddress, adminTokenPath: admin.path, adminTokenCreated: admin.created, encryption, store, retention, http, routes, stop };
 }

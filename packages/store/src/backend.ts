@@ -43,7 +43,7 @@ export interface SqlBackend {
 export class StoreError extends Error {
   constructor(
     message: string,
-    readonly code: 'timeout' | 'cancelled' | 'limit' | 'unavailable' | 'query',
+    readonly code: 'timeout' | 'cancelled' | 'limit' | 'unavailable' | 'query' | 'forbidden',
     opts?: { cause?: unknown },
   ) {
     super(message, opts);

@@ -1,7 +1,8 @@
 /**
  * The store: schema, durable inserts, and tenant-scoped reads over a
  * `SqlBackend`. Every read method takes the tenant as a required argument
- * and puts it first in the WHERE clause, so no caller can forget isolation.
+ * and puts it first in the WHERE clause; the server reads only through
+ * `reader(scope)`, which binds the tenant once, from the caller's identity.
  */
 import type { Batch, LogBatch, SpanBatch } from '@meshlog/core';
 import type { QueryResult, SqlBackend } from './backend.js';
@@ -11,6 +12,7 @@ import { embeddedDeployment, type Deployment } from './schema/migrations.js';
 import { LOG_COLUMNS, SPAN_COLUMNS, encodeLogRows, encodeSpanRows } from './rows.js';
 import { IngestWal, type IngestWalOptions, type WalAppend } from './wal/ingest-wal.js';
 import { compileLogSelect, type LogSelect } from './query/log-select.js';
+import { TenantReader, type ReadScope } from './query/tenant-reader.js';
 
 export interface LogRow {
   timestamp_ns: string;
@@ -84,8 +86,7 @@ export class LogStore {
     if (opts.wal) {
       const db = deployment.database;
       store.wal = await IngestWal.open(opts.wal, {
-        insertLogs: (rows, token) => backend.insertRows(`${db}.logs`, LOG_COLUMNS, rows, { insert_deduplication_token: token }),
-        insertSpans: (rows, token) => backend.insertRows(`${db}.spans`, SPAN_COLUMNS, rows, { insert_deduplication_token: token }),
+        insertRows: (table, rows, token) => backend.insertRows(`${db}.${table}`, table === 'spans' ? SPAN_COLUMNS : LOG_COLUMNS, rows, { insert_deduplication_token: token }),
         countRange: async (table, from, to) => {
           const r = await backend.query<{ c: string }>(`SELECT count() AS c FROM ${db}.${table} WHERE ingest_seq >= {f:UInt64} AND ingest_seq <= {t:UInt64}`, {
             params: { f: from.toString(), t: to.toString() },
@@ -97,7 +98,7 @@ export class LogStore {
             params: { f: from.toString(), t: to.toString() },
           }),
         maxIngestSeq: async () => {
-          const r = await backend.query<{ m: string }>(`SELECT greatest((SELECT max(ingest_seq) FROM ${db}.logs), (SELECT max(ingest_seq) FROM ${db}.spans)) AS m`);
+          const r = await backend.query<{ m: string }>(`SELECT greatest((SELECT max(ingest_seq) FROM ${db}.logs), (SELECT max(ingest_seq) FROM ${db}.spans), (SELECT max(ingest_seq) FROM ${db}.audit_log)) AS m`);
           return BigInt(r.rows[0]?.m ?? '0');
         },
       });
@@ -124,6 +125,31 @@ export class LogStore {
     }
     if (logs.length > 0) await this.backend.insertRows(`${this.database}.logs`, LOG_COLUMNS, encodeLogRows(logs));
     if (spans.length > 0) await this.backend.insertRows(`${this.database}.spans`, SPAN_COLUMNS, encodeSpanRows(spans));
+  }
+
+  /**
+   * Appends audit records to the audit trail (the `audit_log` table), durably
+   * (through the WAL when there is one). Only the server's audit writer calls
+   * this: no pipeline sink can reach the table, so no sender can forge an
+   * audit record.
+   */
+  async insertAudit(batches: LogBatch[]): Promise<void> {
+    const audit = batches.filter((b) => b.records.length > 0);
+    if (audit.length === 0) return;
+    if (this.wal) {
+      await this.wal.append(audit.map((b) => ({ kind: 'audit_log' as const, tenant: b.tenant, source: b.source, id: b.id ?? '', records: b.records.length, encode: (seq: bigint) => encodeLogRows([b], seq) })));
+      return;
+    }
+    await this.backend.insertRows(`${this.database}.audit_log`, LOG_COLUMNS, encodeLogRows(audit));
+  }
+
+  /**
+   * The only way the server reads: a reader bound to one tenant (from the
+   * caller's authenticated identity) and to the tables that identity may
+   * read. Its methods take no tenant, so no endpoint can pass the wrong one.
+   */
+  reader(scope: ReadScope): TenantReader {
+    return new TenantReader(this, scope);
   }
 
   /**

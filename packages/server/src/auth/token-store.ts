@@ -11,12 +11,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Principal } from './principal.js';
+import { isRole } from './roles.js';
 
-export interface Identity {
-  tokenId: string;
-  tenant: string;
-  roles: string[];
-}
 
 interface StoredToken {
   id: string;
@@ -56,15 +53,15 @@ export class TokenStore {
     return secret;
   }
 
-  /** The identity a bearer token stands for, or undefined. */
-  verify(presented: string): Identity | undefined {
+  /** The principal a bearer token stands for, or undefined. */
+  verify(presented: string): Principal | undefined {
     const hash = Buffer.from(hashToken(presented), 'hex');
     let found: StoredToken | undefined;
     // Compare against every token, constant-time each, so timing says nothing about which matched.
     for (const t of this.tokens) {
       if (timingSafeEqual(hash, Buffer.from(t.hash, 'hex'))) found = t;
     }
-    return found ? { tokenId: found.id, tenant: found.tenant, roles: found.roles } : undefined;
+    return found ? { id: found.id, kind: 'token', name: found.id, tenant: found.tenant, roles: found.roles.filter(isRole), method: 'token' } : undefined;
   }
 
   private save(): void {

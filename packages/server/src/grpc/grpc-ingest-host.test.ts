@@ -4,8 +4,21 @@ import * as grpc from '@grpc/grpc-js';
 import { GrpcIngestError, GrpcStatus, silentLogger, type GrpcCall } from '@meshlog/core';
 import { decodeRetryDelayMs } from '@meshlog/components';
 import { GrpcJsIngestHost, bearerTokenAuthenticator, type GrpcIngestHostOptions } from './grpc-ingest-host.js';
+import { AuditTrail } from '../audit/audit-trail.js';
+import type { Principal } from '../auth/principal.js';
 
 const TOKEN = 'mlk_test-token';
+const VIEWER_TOKEN = 'mlk_viewer-token';
+const INGESTER: Principal = { id: 'tok_ingester', kind: 'token', name: 'ingester', tenant: 'acme', roles: ['ingester'], method: 'token' };
+const VIEWER: Principal = { id: 'tok_viewer', kind: 'token', name: 'viewer', tenant: 'acme', roles: ['viewer'], method: 'token' };
+interface AuditBody {
+  tenant: string;
+  outcome: string;
+  status: string;
+  action: string;
+  actor: { id: string } | null;
+}
+const audited: AuditBody[] = [];
 const MAX = 64 * 1024;
 
 function options(overrides: Partial<GrpcIngestHostOptions> = {}): GrpcIngestHostOptions {
@@ -19,7 +32,9 @@ function options(overrides: Partial<GrpcIngestHostOptions> = {}): GrpcIngestHost
     maxConnectionIdleMs: 300_000,
     shutdownGraceMs: 5_000,
     credentials: () => grpc.ServerCredentials.createInsecure(),
-    authenticate: bearerTokenAuthenticator((t) => (t === TOKEN ? { tenant: 'acme' } : undefined)),
+    authenticate: bearerTokenAuthenticator((t) => (t === TOKEN ? INGESTER : t === VIEWER_TOKEN ? VIEWER : undefined)),
+    audit: new AuditTrail({ insertAudit: async (batches) => void audited.push(...batches.flatMap((b) => b.records.map((r) => JSON.parse(r.body) as AuditBody))) }, silentLogger),
+    operatorTenant: 'default',
     ...overrides,
   };
 }
@@ -111,7 +126,7 @@ test('no token or a wrong one: UNAUTHENTICATED, and the handler never runs', asy
   assert.match(none.err!.details, /authorization: Bearer <token>/);
   const wrong = await put(c, Buffer.from('x'), auth('mlk_nope'));
   assert.equal(wrong.err?.code, grpc.status.UNAUTHENTICATED);
-  assert.match(wrong.err!.details, /invalid or revoked/);
+  assert.match(wrong.err!.details, /invalid, expired or revoked/);
   const stream = await new Promise<grpc.ServiceError | null>((resolve) => {
     const call = c.makeClientStreamRequest('/test.v1.Ingest/Stream', raw, raw, new grpc.Metadata(), {}, (e) => resolve(e));
     call.write(Buffer.from('a'));
@@ -120,6 +135,47 @@ test('no token or a wrong one: UNAUTHENTICATED, and the handler never runs', asy
   assert.equal(stream?.code, grpc.status.UNAUTHENTICATED);
   assert.equal(seen.length, before);
   c.close();
+});
+
+test('a token without logs:write (a viewer) gets PERMISSION_DENIED naming the permission; the handler never runs', async () => {
+  const c = client();
+  const before = seen.length;
+  const { err } = await put(c, Buffer.from('x'), auth(VIEWER_TOKEN));
+  assert.equal(err?.code, grpc.status.PERMISSION_DENIED);
+  assert.match(err!.details, /needs the "logs:write" permission.*this identity has viewer/);
+  assert.equal(seen.length, before);
+  c.close();
+});
+
+test('every call leaves exactly one audit record, with its actor, tenant and outcome, before its status is sent', async () => {
+  const c = client();
+  const before = audited.length;
+  await put(c, Buffer.from('ok'));
+  await put(c, Buffer.from('x'), auth('mlk_nope'));
+  await put(c, Buffer.from('x'), auth(VIEWER_TOKEN));
+  const records = audited.slice(before);
+  assert.equal(records.length, 3, 'one record per call, each written before the client saw the answer');
+  assert.deepEqual(
+    records.map((r) => [r.outcome, r.status, r.tenant, r.actor?.id ?? null, r.action]),
+    [
+      ['success', 'OK', 'acme', 'tok_ingester', 'ingest.test_source'],
+      ['unauthenticated', 'UNAUTHENTICATED', 'default', null, 'ingest.test_source'],
+      ['denied', 'PERMISSION_DENIED', 'acme', 'tok_viewer', 'ingest.test_source'],
+    ],
+  );
+  c.close();
+});
+
+test('a call whose audit record cannot be written is answered UNAVAILABLE (fail closed)', async () => {
+  const failing = new GrpcJsIngestHost(options({ audit: new AuditTrail({ insertAudit: () => Promise.reject(new Error('disk full')) }, silentLogger) }), silentLogger);
+  failing.register('failing_source', [{ name: 'test.v1.Failing', permission: 'ingest', methods: [{ type: 'unary', name: 'Put', handler: async () => Buffer.from('served') }] }]);
+  const port = await failing.listen();
+  const c = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const { err } = await put(c, Buffer.from('x'), auth(), '/test.v1.Failing/Put');
+  assert.equal(err?.code, grpc.status.UNAVAILABLE);
+  assert.match(err!.details, /audit trail cannot be written/);
+  c.close();
+  await failing.close();
 });
 
 test('a GrpcIngestError with a delay becomes its status plus a google.rpc.RetryInfo trailer', async () => {

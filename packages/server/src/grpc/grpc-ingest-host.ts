@@ -23,6 +23,7 @@
  * other `ServerCredentials` here and an authenticator that reads the peer
  * certificate from the call's auth context.
  */
+import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import {
   GrpcIngestError,
@@ -35,9 +36,13 @@ import {
   type Logger,
 } from '@meshlog/core';
 import { encodeRetryStatus } from '@meshlog/components';
+import type { Principal } from '../auth/principal.js';
+import { can } from '../auth/principal.js';
+import { rolesWith } from '../auth/roles.js';
+import type { AuditTrail } from '../audit/audit-trail.js';
 
-/** Who is calling, as the authenticator decided: a tenant, or why not. */
-export type GrpcAuthResult = { ok: true; tenant: string } | { ok: false; message: string; /** No credentials were presented at all. */ missing: boolean };
+/** Who is calling, as the authenticator decided: a principal, or why not. */
+export type GrpcAuthResult = { ok: true; principal: Principal } | { ok: false; message: string; /** No credentials were presented at all. */ missing: boolean };
 
 export interface GrpcAuthInput {
   metadata: grpc.Metadata;
@@ -59,6 +64,10 @@ export interface GrpcIngestHostOptions {
   /** Transport security of the listener; `grpc.ServerCredentials.createInsecure()` until TLS is configured. */
   credentials: () => grpc.ServerCredentials;
   authenticate: GrpcAuthenticator;
+  /** Every call leaves one audit record, written before its status is sent. */
+  audit: AuditTrail;
+  /** Tenant of audit records of calls nobody authenticated. */
+  operatorTenant: string;
 }
 
 /** Metadata keys that carry credentials: never handed to sources. */
@@ -162,34 +171,36 @@ export class GrpcJsIngestHost implements GrpcIngestHost {
 
   private unaryHandler(owner: string, method: GrpcUnaryMethod, service: GrpcService): grpc.handleUnaryCall<Buffer, Buffer> {
     return (call, callback) => {
-      const ctx = this.admit(owner, service, call, call.metadata);
-      if (ctx instanceof GrpcIngestError) {
-        callback(toServiceError(ctx));
+      const started = process.hrtime.bigint();
+      const admitted = this.admit(owner, service, call, call.metadata);
+      const finish = (result: Buffer | Partial<grpc.StatusObject>): void => {
+        void this.audited(owner, call, admitted, started, result).then((r) => (Buffer.isBuffer(r) ? callback(null, r) : callback(r)));
+      };
+      if (admitted instanceof GrpcIngestError) {
+        finish(toServiceError(admitted));
         return;
       }
-      method.handler(call.request, ctx).then(
-        (response) => callback(null, response),
-        (err: unknown) => callback(this.toServiceErrorLogged(err, call.getPath())),
-      );
+      method.handler(call.request, admitted.ctx).then(finish, (err: unknown) => finish(this.toServiceErrorLogged(err, call.getPath())));
     };
   }
 
   private clientStreamHandler(owner: string, method: GrpcClientStreamMethod, service: GrpcService): grpc.handleClientStreamingCall<Buffer, Buffer> {
     return (call, callback) => {
-      const ctx = this.admit(owner, service, call, call.metadata);
-      if (ctx instanceof GrpcIngestError) {
-        callback(toServiceError(ctx));
-        call.destroy();
+      const started = process.hrtime.bigint();
+      const admitted = this.admit(owner, service, call, call.metadata);
+      const finish = (result: Buffer | Partial<grpc.StatusObject>): void => {
+        void this.audited(owner, call, admitted, started, result).then((r) => {
+          if (Buffer.isBuffer(r)) return callback(null, r);
+          callback(r);
+          // Stop reading what the client still sends: the status ends the call.
+          call.destroy();
+        });
+      };
+      if (admitted instanceof GrpcIngestError) {
+        finish(toServiceError(admitted));
         return;
       }
-      method.handler(messagesOf(call, this.draining.signal), ctx).then(
-        (response) => callback(null, response),
-        (err: unknown) => {
-          // Stop reading what the client still sends: the status ends the call.
-          callback(this.toServiceErrorLogged(err, call.getPath()));
-          call.destroy();
-        },
-      );
+      method.handler(messagesOf(call, this.draining.signal), admitted.ctx).then(finish, (err: unknown) => finish(this.toServiceErrorLogged(err, call.getPath())));
     };
   }
 
@@ -199,18 +210,61 @@ export class GrpcJsIngestHost implements GrpcIngestHost {
     service: GrpcService,
     call: grpc.ServerUnaryCall<Buffer, Buffer> | grpc.ServerReadableStream<Buffer, Buffer>,
     metadata: grpc.Metadata,
-  ): GrpcCall | GrpcIngestError {
+  ): { ctx: GrpcCall; principal: Principal | undefined; tenant: string } | GrpcIngestError {
     if (!this.active.get(owner)) {
       return new GrpcIngestError(GrpcStatus.UNAVAILABLE, 'this ingest service is shutting down; retry against another instance', { retryAfterMs: 1000 });
     }
     const auth = this.opts.authenticate({ metadata, authContext: call.getAuthContext() });
     let tenant: string;
-    if (auth.ok) tenant = auth.tenant;
-    else if (auth.missing && service.insecureUnauthenticatedTenant !== undefined) tenant = service.insecureUnauthenticatedTenant;
+    let principal: Principal | undefined;
+    if (auth.ok) {
+      principal = auth.principal;
+      tenant = principal.tenant;
+      if (!can(principal, 'logs:write')) {
+        const err = new GrpcIngestError(GrpcStatus.PERMISSION_DENIED, `${service.name} needs the "logs:write" permission, granted by the roles ${rolesWith('logs:write').join(', ')}; this identity has ${principal.roles.join(', ') || 'no roles'}`);
+        (call as { meshlogPrincipal?: Principal }).meshlogPrincipal = principal;
+        return err;
+      }
+    } else if (auth.missing && service.insecureUnauthenticatedTenant !== undefined) tenant = service.insecureUnauthenticatedTenant;
     else return new GrpcIngestError(GrpcStatus.UNAUTHENTICATED, auth.message);
     const cancelled = new AbortController();
     call.once('cancelled', () => cancelled.abort(new Error('the client cancelled the call')));
-    return { tenant, peer: call.getPeer(), metadata: textMetadata(metadata), signal: AbortSignal.any([cancelled.signal, this.draining.signal]) };
+    const ctx = { tenant, peer: call.getPeer(), metadata: textMetadata(metadata), signal: AbortSignal.any([cancelled.signal, this.draining.signal]) };
+    return { ctx, principal, tenant };
+  }
+
+  /**
+   * Writes the call's audit record, then hands back what to answer: the
+   * result, or UNAVAILABLE when the record cannot be written (fail closed).
+   */
+  private async audited(
+    owner: string,
+    call: grpc.ServerUnaryCall<Buffer, Buffer> | grpc.ServerReadableStream<Buffer, Buffer>,
+    admitted: { principal: Principal | undefined; tenant: string } | GrpcIngestError,
+    started: bigint,
+    result: Buffer | Partial<grpc.StatusObject>,
+  ): Promise<Buffer | Partial<grpc.StatusObject>> {
+    const principal = admitted instanceof GrpcIngestError ? (call as { meshlogPrincipal?: Principal }).meshlogPrincipal : admitted.principal;
+    const code = Buffer.isBuffer(result) ? GrpcStatus.OK : (result.code ?? GrpcStatus.UNKNOWN);
+    const path = call.getPath();
+    try {
+      await this.opts.audit.record({
+        timeNs: BigInt(Date.now()) * 1_000_000n,
+        requestId: randomUUID(),
+        tenant: admitted instanceof GrpcIngestError ? (principal?.tenant ?? this.opts.operatorTenant) : admitted.tenant,
+        action: `ingest.${owner}`,
+        target: path,
+        outcome: GRPC_OUTCOME[code] ?? 'error',
+        status: grpc.status[code] ?? String(code),
+        actor: principal,
+        client: { address: call.getPeer() },
+        durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+        ...(Buffer.isBuffer(result) ? {} : { reason: result.details ?? '' }),
+      });
+    } catch {
+      return { code: GrpcStatus.UNAVAILABLE, details: 'the audit trail cannot be written, so the call is not answered; retry later' };
+    }
+    return result;
   }
 
   private toServiceErrorLogged(err: unknown, path: string): Partial<grpc.StatusObject> {
@@ -220,6 +274,19 @@ export class GrpcJsIngestHost implements GrpcIngestHost {
     return { code: GrpcStatus.INTERNAL, details: `internal error in ${path}; it is logged on the server` };
   }
 }
+
+/** Audit outcome of a gRPC status code. */
+const GRPC_OUTCOME: Partial<Record<number, 'success' | 'unauthenticated' | 'denied' | 'failure' | 'error'>> = {
+  [GrpcStatus.OK]: 'success',
+  [GrpcStatus.UNAUTHENTICATED]: 'unauthenticated',
+  [GrpcStatus.PERMISSION_DENIED]: 'denied',
+  [GrpcStatus.INVALID_ARGUMENT]: 'failure',
+  [GrpcStatus.RESOURCE_EXHAUSTED]: 'failure',
+  [GrpcStatus.CANCELLED]: 'failure',
+  [GrpcStatus.FAILED_PRECONDITION]: 'failure',
+  [GrpcStatus.UNAVAILABLE]: 'error',
+  [GrpcStatus.INTERNAL]: 'error',
+};
 
 function toServiceError(err: GrpcIngestError): Partial<grpc.StatusObject> {
   const status: Partial<grpc.StatusObject> = { code: err.code, details: err.message };
@@ -277,7 +344,7 @@ function isPrematureClose(err: unknown): boolean {
 }
 
 /** The one authenticator for now: `authorization: Bearer <token>` metadata, checked by `verify`. */
-export function bearerTokenAuthenticator(verify: (token: string) => { tenant: string } | undefined): GrpcAuthenticator {
+export function bearerTokenAuthenticator(verify: (token: string) => Principal | undefined): GrpcAuthenticator {
   return ({ metadata }) => {
     const values = metadata.get('authorization');
     if (values.length === 0) {
@@ -286,8 +353,8 @@ export function bearerTokenAuthenticator(verify: (token: string) => { tenant: st
     const header = values.length === 1 && typeof values[0] === 'string' ? values[0] : undefined;
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match) return { ok: false, missing: false, message: 'malformed authorization metadata: expected one "Bearer <token>"' };
-    const identity = verify(match[1]!);
-    if (!identity) return { ok: false, missing: false, message: 'invalid or revoked API token' };
-    return { ok: true, tenant: identity.tenant };
+    const principal = verify(match[1]!);
+    if (!principal) return { ok: false, missing: false, message: 'invalid, expired or revoked API token' };
+    return { ok: true, principal };
   };
 }

@@ -1,19 +1,29 @@
 /**
  * The server's HTTP listener: every HTTP API and (later) the UI on one port.
- * Bodies are kept raw (ingest sources decode their own protocols), every
- * route but `/ready` and `/metrics` is authenticated, and every error leaves
- * as JSON `{status:"error", errorType, error}` with the catalogue's status.
+ * Bodies are kept raw (ingest sources decode their own protocols); every
+ * route declares its access rule (http/route-access.ts) and every route but
+ * `/ready` is authenticated and authorized (http/auth-hook.ts); every
+ * request leaves exactly one audit record (http/audit-hook.ts); every error
+ * leaves as JSON `{status:"error", errorType, error}` with the catalogue's
+ * status.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { PipelineMetrics, Logger } from '@meshlog/core';
 import { StoreError } from '@meshlog/store';
 import { ApiError, ERRORS, type ErrorCode } from './errors.js';
-import { installAuth } from './auth-hook.js';
+import type { LogStore } from '@meshlog/store';
+import { installAuth, type HttpAuthenticator } from './auth-hook.js';
+import { installAuditHook, genRequestId } from './audit-hook.js';
+import { installRouteAccess, type RouteRule } from './route-access.js';
 import type { IngestRouteConfig } from './ingest-host.js';
-import type { TokenStore } from '../auth/token-store.js';
+import type { AuditTrail } from '../audit/audit-trail.js';
 
 export interface HttpAppOptions {
-  tokens: TokenStore;
+  authenticators: HttpAuthenticator[];
+  store: LogStore;
+  audit: AuditTrail;
+  /** Tenant of audit records of unauthenticated requests. */
+  operatorTenant: string;
   metrics: PipelineMetrics;
   logger: Logger;
   maxRequestBytes: number;
@@ -32,8 +42,15 @@ const STORE_ERRORS: Partial<Record<StoreError['code'], ErrorCode>> = {
   cancelled: 'bad_request',
 };
 
-export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
+export interface HttpApp {
+  app: FastifyInstance;
+  /** Every route and its access rule, filled as routes are registered. */
+  routes: RouteRule[];
+}
+
+export function createHttpApp(opts: HttpAppOptions): HttpApp {
   const app = Fastify({
+    genReqId: genRequestId,
     logger: false,
     bodyLimit: opts.maxRequestBytes,
     keepAliveTimeout: opts.keepAliveTimeoutMs,
@@ -46,7 +63,9 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  installAuth(app, opts.tokens);
+  const routes = installRouteAccess(app);
+  installAuditHook(app, { trail: opts.audit, operatorTenant: opts.operatorTenant });
+  installAuth(app, { authenticators: opts.authenticators, store: opts.store });
 
   app.setErrorHandler((err, req, reply) => {
     let status: number;
@@ -75,6 +94,7 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
       message = `internal error (request ${req.id})`;
       opts.logger.error('request failed', { request: req.id, url: req.url.split('?')[0], error: err instanceof Error ? err.message : String(err) });
     }
+    req.audit.reason = message;
     const retryable = ERRORS[code as keyof typeof ERRORS]?.retryable === true && status !== 500;
     if (retryable) void reply.header('retry-after', '1');
     // An ingest route whose protocol has its own error shape answers in it (Splunk HEC's {"text","code"}).
@@ -98,16 +118,16 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     void reply.code(404).type('application/json').send({ status: 'error', errorType: 'not_found', error: `no route for ${req.method} ${req.url.split('?')[0]}` });
   });
 
-  app.get('/ready', async (_req, reply) => {
+  app.get('/ready', { config: { access: { public: true }, action: 'server.ready' } }, async (_req, reply) => {
     if (!opts.isReady()) return reply.code(503).type('text/plain').send('not ready\n');
     return reply.type('text/plain').send('ready\n');
   });
 
-  app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(await opts.metrics.text()));
+  app.get('/metrics', { config: { access: { permission: 'metrics:read' }, action: 'server.metrics' } }, async (_req, reply) => reply.type('text/plain; version=0.0.4').send(await opts.metrics.text()));
 
   // Beyond this, Node refuses connections at accept; headers must arrive within
   // Node's headersTimeout (60 s) and a request within requestTimeout (slowloris).
   app.server.maxConnections = opts.maxConnections;
-  return app;
+  return { app, routes };
 }
 

@@ -1,46 +1,95 @@
 /**
- * Authentication for every route but the two public ones (`GET /ready`,
- * `GET /metrics`). The identity (and so the tenant) comes from the token;
- * a tenant header the client sends (`X-Scope-OrgID`) is never trusted.
+ * Authentication and authorization of every HTTP request, in one hook that
+ * runs before any handler:
  *
- * Every route takes `Authorization: Bearer <token>`, Basic auth with the
- * token as password and `ApiKey base64(id:token)` (the schemes log shippers
- * and Grafana send; see `presentedToken`). An ingest route may
- * also take the token where its protocol's clients put it (its route
- * config's `credentials`: `Authorization: Splunk <token>` for Splunk HEC,
- * a `DD-API-KEY` header for Datadog); the token is checked the same way
- * wherever it came from, and only on the routes that declare that place.
+ * 1. the route's `access` rule (http/route-access.ts): public routes pass;
+ * 2. the authenticators, in order, each either recognises the request's
+ *    credential (and accepts or refuses it) or passes: API tokens today
+ *    (Bearer, Basic with the token as password, `ApiKey base64(id:token)`,
+ *    and the places an ingest protocol's clients put it: `Splunk <token>`,
+ *    `DD-API-KEY`), session cookies and client certificates beside them;
+ * 3. the route's permission against the principal's roles (403 naming the
+ *    permission, the roles that grant it and the roles held).
+ *
+ * The principal (and so the tenant) comes from the credential only; a
+ * tenant header the client sends (`X-Scope-OrgID`) is never trusted. The
+ * request then gets a store reader bound to that tenant (`readerOf`), the
+ * only way routes read.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { credentialHint, presentedToken, type AuthFailure, type CredentialLocation } from '@meshlog/core';
-import type { Identity, TokenStore } from '../auth/token-store.js';
+import type { LogStore, TenantReader } from '@meshlog/store';
+import type { TokenStore } from '../auth/token-store.js';
+import { can, type Principal } from '../auth/principal.js';
+import { PERMISSIONS, rolesWith } from '../auth/roles.js';
 import { ApiError } from './errors.js';
-
-const PUBLIC_ROUTES = new Set(['GET /ready', 'GET /metrics']);
 
 declare module 'fastify' {
   interface FastifyRequest {
-    identity?: Identity;
+    principal?: Principal;
+    reader?: TenantReader;
   }
 }
 
-/** The part of a route's config the auth hook reads (ingest routes set it). */
+/** What an authenticator decided: not its kind of credential (undefined), a principal, or a refusal. */
+export type AuthOutcome = undefined | { principal: Principal } | { refuse: ApiError };
+export type HttpAuthenticator = (req: FastifyRequest) => AuthOutcome | Promise<AuthOutcome>;
+
+/** The part of a route's config the token authenticator reads (ingest routes set it). */
 export interface RouteCredentialsConfig {
   credentials?: readonly CredentialLocation[];
 }
 
-export function installAuth(app: FastifyInstance, tokens: TokenStore): void {
-  app.decorateRequest('identity', undefined);
+export interface AuthOptions {
+  authenticators: HttpAuthenticator[];
+  store: LogStore;
+}
+
+export function installAuth(app: FastifyInstance, opts: AuthOptions): void {
+  app.decorateRequest('principal', undefined);
+  app.decorateRequest('reader', undefined);
   app.addHook('onRequest', async (req) => {
-    const route = `${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`;
-    if (PUBLIC_ROUTES.has(route)) return;
-    const locations = (req.routeOptions.config as RouteCredentialsConfig | undefined)?.credentials ?? [];
-    const presented = presentedToken(req.headers, locations);
-    if ('failure' in presented) throw new ApiError('unauthenticated', missingTokenMessage(presented.failure, locations), { authFailure: presented.failure });
-    const identity = tokens.verify(presented.token);
-    if (!identity) throw new ApiError('unauthenticated', 'invalid or revoked API token', { authFailure: 'invalid' });
-    req.identity = identity;
+    const access = req.routeOptions.config.access;
+    // No route matched: the not-found handler answers, and it reveals nothing.
+    if (!access || 'public' in access) return;
+    let principal: Principal | undefined;
+    for (const authenticate of opts.authenticators) {
+      const outcome = await authenticate(req);
+      if (outcome === undefined) continue;
+      if ('refuse' in outcome) throw outcome.refuse;
+      principal = outcome.principal;
+      break;
+    }
+    if (!principal) {
+      const locations = (req.routeOptions.config as RouteCredentialsConfig).credentials ?? [];
+      throw new ApiError('unauthenticated', `missing credentials: send ${credentialHint(locations)} (the first start wrote an admin token to <data-dir>/admin.token)`, {
+        authFailure: 'missing',
+      });
+    }
+    req.principal = principal;
+    if (!can(principal, access.permission)) {
+      throw new ApiError(
+        'forbidden',
+        `${req.method} ${req.routeOptions.url} needs the "${access.permission}" permission (${PERMISSIONS[access.permission]}), granted by the roles ${rolesWith(access.permission).join(', ')}; this identity has ${principal.roles.length > 0 ? principal.roles.join(', ') : 'no roles'}${principal.scopes ? ` (token scopes: ${principal.scopes.join(', ')})` : ''}`,
+      );
+    }
+    req.reader = opts.store.reader({ tenant: principal.tenant, auditTrail: can(principal, 'audit:read') });
   });
+}
+
+/** API tokens, wherever the route lets them be presented. */
+export function tokenAuthenticator(tokens: TokenStore): HttpAuthenticator {
+  return (req) => {
+    const locations = (req.routeOptions.config as RouteCredentialsConfig).credentials ?? [];
+    const presented = presentedToken(req.headers, locations);
+    if ('failure' in presented) {
+      if (presented.failure === 'missing') return undefined;
+      return { refuse: new ApiError('unauthenticated', missingTokenMessage(presented.failure, locations), { authFailure: presented.failure }) };
+    }
+    const principal = tokens.verify(presented.token);
+    if (!principal) return { refuse: new ApiError('unauthenticated', 'invalid, expired or revoked API token', { authFailure: 'invalid' }) };
+    return { principal };
+  };
 }
 
 function missingTokenMessage(failure: AuthFailure, locations: readonly CredentialLocation[]): string {
@@ -48,7 +97,13 @@ function missingTokenMessage(failure: AuthFailure, locations: readonly Credentia
   return `${what}: send ${credentialHint(locations)} (the first start wrote one to <data-dir>/admin.token)`;
 }
 
-export function identityOf(req: FastifyRequest): Identity {
-  if (!req.identity) throw new ApiError('unauthenticated', 'not authenticated');
-  return req.identity;
+export function principalOf(req: FastifyRequest): Principal {
+  if (!req.principal) throw new ApiError('unauthenticated', 'not authenticated');
+  return req.principal;
+}
+
+/** The store reader bound to the caller's tenant: the only way a route reads. */
+export function readerOf(req: FastifyRequest): TenantReader {
+  if (!req.reader) throw new ApiError('unauthenticated', 'not authenticated');
+  return req.reader;
 }

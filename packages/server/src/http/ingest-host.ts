@@ -17,14 +17,15 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CredentialLocation, HttpIngestHost, IngestRoute } from '@meshlog/core';
 import { ApiError } from './errors.js';
-import { identityOf } from './auth-hook.js';
+import { principalOf } from './auth-hook.js';
 
 /**
  * What an ingest route carries in its Fastify route config: the auth hook
  * reads `credentials`, the error handler `renderError`.
  */
 export interface IngestRouteConfig {
-  permission: IngestRoute['permission'];
+  access: { permission: 'logs:write' };
+  action: string;
   credentials?: readonly CredentialLocation[];
   renderError?: IngestRoute['renderError'];
 }
@@ -61,14 +62,16 @@ export class FastifyIngestHost implements HttpIngestHost {
         exposeHeadRoute: false,
         ...(route.claims ? { constraints: { [CLAIM_CONSTRAINT]: this.addClaim(owner, route) } } : {}),
         config: {
-          permission: route.permission,
+          // Core's one ingest permission is the server's `logs:write`.
+          access: { permission: 'logs:write' },
+          action: `ingest.${owner}`,
           ...(route.credentials ? { credentials: route.credentials } : {}),
           ...(route.renderError ? { renderError: route.renderError.bind(route) } : {}),
         } satisfies IngestRouteConfig,
         handler: async (req, reply) => {
           if (!this.active.get(owner)) throw new ApiError('unavailable', 'this ingest endpoint is shutting down; retry against another instance');
           const body = await this.decode(req, route.ownEncodings);
-          const identity = identityOf(req);
+          const identity = principalOf(req);
           const res = await route.handler({
             body,
             headers: req.headers,
@@ -79,7 +82,7 @@ export class FastifyIngestHost implements HttpIngestHost {
             query: (req.query ?? {}) as Record<string, string>,
             maxBodyBytes: this.maxRequestBytes,
           });
-          send(reply, res.status, res.contentType, res.headers, res.body);
+          return send(reply, res.status, res.contentType, res.headers, res.body);
         },
       });
     }
@@ -134,9 +137,10 @@ export class FastifyIngestHost implements HttpIngestHost {
   }
 }
 
-function send(reply: FastifyReply, status: number, contentType: string | undefined, headers: Record<string, string> | undefined, body: Buffer | string | undefined): void {
+/** Returns the reply: an async handler that sent must return it, or Fastify would answer again while onSend (the audit record) is still running. */
+function send(reply: FastifyReply, status: number, contentType: string | undefined, headers: Record<string, string> | undefined, body: Buffer | string | undefined): FastifyReply {
   reply.code(status);
   if (contentType) reply.type(contentType);
   if (headers) reply.headers(headers);
-  void reply.send(body ?? '');
+  return reply.send(body ?? '');
 }

@@ -1,18 +1,18 @@
 /**
  * Loki's query HTTP API with Loki's response shapes, so Grafana and logcli
  * work against Meshlog: `query_range`, `query`, `labels`,
- * `label/{name}/values`. Every read is scoped to the caller's tenant by the
- * store.
+ * `label/{name}/values`. Every read goes through the request's tenant-bound
+ * store reader; a query's audit record names its text, range and counts.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { LogStore } from '@meshlog/store';
 import { ApiError } from './errors.js';
-import { identityOf } from './auth-hook.js';
+import { readerOf } from './auth-hook.js';
+import { auditNote } from './audit-hook.js';
+import { isoOfNs } from '../audit/audit-trail.js';
 import { parseQuery, runLogQuery, type LogQueryResult } from '../query/log-query-executor.js';
 import { nowNs, parseTimeNs, rangeFromQuery, type TimeRange } from '../query/time-params.js';
 
 export interface LokiRouteOptions {
-  store: LogStore;
   maxEntriesLimit: number;
   maxQueryRangeHours: number;
 }
@@ -20,8 +20,7 @@ export interface LokiRouteOptions {
 type Query = Record<string, string | undefined>;
 
 export function registerLokiRoutes(app: FastifyInstance, opts: LokiRouteOptions): void {
-  const { store } = opts;
-
+  const read = { access: { permission: 'logs:read' as const } };
   const logQuery = async (req: FastifyRequest, range: TimeRange): Promise<object> => {
     const q = req.query as Query;
     const text = q['query'];
@@ -41,28 +40,32 @@ export function registerLokiRoutes(app: FastifyInstance, opts: LokiRouteOptions)
     if (expr.kind !== 'LogQuery') throw new ApiError('unsupported', 'metric queries are not supported by this server yet; send a log query (a stream selector with line filters)');
     const abort = new AbortController();
     req.raw.once('close', () => abort.abort());
-    const result = await runLogQuery(store, identityOf(req).tenant, expr, range, limit, direction, abort.signal);
+    const note = auditNote(req);
+    note.query = { text, start: isoOfNs(range.startNs), end: isoOfNs(range.endNs), rows: 0, bytes: 0 };
+    const result = await runLogQuery(readerOf(req), expr, range, limit, direction, abort.signal);
+    note.query.rows = result.entries;
+    note.query.bytes = result.bytes;
     return { status: 'success', data: { resultType: 'streams', result: result.streams, stats: stats(result) } };
   };
 
-  app.get('/loki/api/v1/query_range', async (req) => logQuery(req, rangeFromQuery(req.query as Query)));
+  app.get('/loki/api/v1/query_range', { config: { ...read, action: 'logs.query_range' } }, async (req) => logQuery(req, rangeFromQuery(req.query as Query)));
 
-  app.get('/loki/api/v1/query', async (req) => {
+  app.get('/loki/api/v1/query', { config: { ...read, action: 'logs.query' } }, async (req) => {
     const q = req.query as Query;
     // An instant log query looks back from `time` (Loki reads the range from the query; log queries use a 1h window).
     const end = q['time'] ? parseTimeNs(q['time'], 'time') : nowNs();
     return logQuery(req, { startNs: end - 3_600_000_000_000n, endNs: end });
   });
 
-  app.get('/loki/api/v1/labels', async (req) => {
+  app.get('/loki/api/v1/labels', { config: { ...read, action: 'logs.labels' } }, async (req) => {
     const range = rangeFromQuery(req.query as Query, 6 * 3_600_000);
-    const names = await store.labelNames(identityOf(req).tenant, range.startNs, range.endNs);
+    const names = await readerOf(req).labelNames(range.startNs, range.endNs);
     return { status: 'success', data: names };
   });
 
-  app.get<{ Params: { name: string } }>('/loki/api/v1/label/:name/values', async (req) => {
+  app.get<{ Params: { name: string } }>('/loki/api/v1/label/:name/values', { config: { ...read, action: 'logs.label_values' } }, async (req) => {
     const range = rangeFromQuery(req.query as Query, 6 * 3_600_000);
-    const values = await store.labelValues(identityOf(req).tenant, req.params.name, range.startNs, range.endNs);
+    const values = await readerOf(req).labelValues(req.params.name, range.startNs, range.endNs);
     return { status: 'success', data: values };
   });
 }

@@ -2,19 +2,19 @@
  * The retention API: policies, legal holds, enforcement runs and deletion
  * records, under `/api/v1/retention/`.
  *
- * Invariants: every route is authenticated (the auth hook) and, for now,
- * needs the `admin` role (the Security issue refines roles and adds
- * second-admin approval); everything is scoped to the caller's tenant, taken
- * from the identity, never from the request. Bodies are JSON validated by
- * strict schemas: an unknown key or a bad value is a 400 naming the field.
- * Every change is recorded with the caller's token id as the actor.
+ * Invariants: reads need `retention:read` (admins, auditors), changes
+ * `retention:write` (admins); everything is scoped to the caller's tenant,
+ * taken from the principal, never from the request. Bodies are JSON
+ * validated by strict schemas: an unknown key or a bad value is a 400 naming
+ * the field. Every change is recorded with the principal's id as the actor,
+ * in the retention change log and, with before and after, in the audit trail.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { MAX_KEEP_DAYS, publicHold, type EnforcementResult, type RetentionService } from '@meshlog/store';
 import { ApiError } from './errors.js';
-import { identityOf } from './auth-hook.js';
-import type { Identity } from '../auth/token-store.js';
+import { principalOf } from './auth-hook.js';
+import { auditNote } from './audit-hook.js';
 import { selectorText } from '../config/server-config.js';
 import { nowNs, parseTimeNs } from '../query/time-params.js';
 
@@ -25,9 +25,6 @@ export interface RetentionRouteOptions {
   /** Runs one enforcement (instrumented by the caller). */
   enforce: (scope: { tenant: string }) => Promise<EnforcementResult>;
 }
-
-/** The role these routes need until the Security issue refines roles. */
-export const RETENTION_ROLE = 'admin';
 
 const timeText = z.string().superRefine((text, ctx) => {
   try {
@@ -56,37 +53,37 @@ export const HoldBodySchema = z
 
 export function registerRetentionRoutes(app: FastifyInstance, opts: RetentionRouteOptions): void {
   const { retention } = opts;
-  const admin = (req: FastifyRequest): Identity => {
-    const identity = identityOf(req);
-    if (!identity.roles.includes(RETENTION_ROLE)) throw new ApiError('forbidden', `retention needs the "${RETENTION_ROLE}" role; this token has ${JSON.stringify(identity.roles)}`);
-    return identity;
-  };
+  const admin = principalOf;
+  const read = (action: string) => ({ config: { access: { permission: 'retention:read' as const }, action } });
+  const write = (action: string) => ({ config: { access: { permission: 'retention:write' as const }, action } });
 
-  app.get('/api/v1/retention/policies', async (req) => {
+  app.get('/api/v1/retention/policies', read('retention.policies.list'), async (req) => {
     const { tenant } = admin(req);
     return { status: 'success', data: { policies: await retention.policies(tenant), default_keep_days: opts.defaultKeepDays } };
   });
 
-  app.put('/api/v1/retention/policies', async (req, reply) => {
+  app.put('/api/v1/retention/policies', write('retention.policy.put'), async (req, reply) => {
     const who = admin(req);
     const body = parseBody(req, PolicyBodySchema);
-    const r = await retention.putPolicy(who.tenant, { ...(body.selector !== undefined ? { selector: body.selector } : {}), keep_days: body.keep_days }, who.tokenId);
+    const r = await retention.putPolicy(who.tenant, { ...(body.selector !== undefined ? { selector: body.selector } : {}), keep_days: body.keep_days }, who.id);
+    auditNote(req).change = { object: 'retention_policy', id: r.policy.id, before: r.before ?? null, after: r.policy };
     return reply.code(r.created ? 201 : 200).send({ status: 'success', data: r.policy, created: r.created, changed: r.changed });
   });
 
-  app.delete<{ Params: { id: string } }>('/api/v1/retention/policies/:id', async (req) => {
+  app.delete<{ Params: { id: string } }>('/api/v1/retention/policies/:id', write('retention.policy.delete'), async (req) => {
     const who = admin(req);
-    const removed = await retention.deletePolicy(who.tenant, req.params.id, who.tokenId);
+    const removed = await retention.deletePolicy(who.tenant, req.params.id, who.id);
     if (!removed) throw new ApiError('not_found', `no retention policy ${JSON.stringify(req.params.id)} in this tenant`);
+    auditNote(req).change = { object: 'retention_policy', id: removed.id, before: removed, after: null };
     return { status: 'success', data: removed };
   });
 
-  app.get('/api/v1/retention/holds', async (req) => {
+  app.get('/api/v1/retention/holds', read('retention.holds.list'), async (req) => {
     const { tenant } = admin(req);
     return { status: 'success', data: (await retention.holds(tenant)).map(publicHold) };
   });
 
-  app.post('/api/v1/retention/holds', async (req, reply) => {
+  app.post('/api/v1/retention/holds', write('retention.hold.create'), async (req, reply) => {
     const who = admin(req);
     const body = parseBody(req, HoldBodySchema);
     const fromNs = body.from !== undefined ? parseTimeNs(body.from, 'from') : undefined;
@@ -95,24 +92,26 @@ export function registerRetentionRoutes(app: FastifyInstance, opts: RetentionRou
     const hold = await retention.createHold(
       who.tenant,
       { ...(body.selector !== undefined ? { selector: body.selector } : {}), ...(fromNs !== undefined ? { fromNs } : {}), ...(toNs !== undefined ? { toNs } : {}), reason: body.reason },
-      who.tokenId,
+      who.id,
     );
+    auditNote(req).change = { object: 'legal_hold', id: hold.id, before: null, after: publicHold(hold) };
     return reply.code(201).send({ status: 'success', data: publicHold(hold) });
   });
 
-  app.delete<{ Params: { id: string } }>('/api/v1/retention/holds/:id', async (req) => {
+  app.delete<{ Params: { id: string } }>('/api/v1/retention/holds/:id', write('retention.hold.release'), async (req) => {
     const who = admin(req);
-    const released = await retention.releaseHold(who.tenant, req.params.id, who.tokenId);
+    const released = await retention.releaseHold(who.tenant, req.params.id, who.id);
     if (!released) throw new ApiError('not_found', `no active legal hold ${JSON.stringify(req.params.id)} in this tenant`);
+    auditNote(req).change = { object: 'legal_hold', id: released.id, before: { released: false }, after: publicHold(released) };
     return { status: 'success', data: publicHold(released) };
   });
 
-  app.post('/api/v1/retention/enforce', async (req) => {
+  app.post('/api/v1/retention/enforce', write('retention.enforce'), async (req) => {
     const { tenant } = admin(req);
     return { status: 'success', data: await opts.enforce({ tenant }) };
   });
 
-  app.get('/api/v1/retention/deletions', async (req) => {
+  app.get('/api/v1/retention/deletions', read('retention.deletions.list'), async (req) => {
     const { tenant } = admin(req);
     const q = req.query as Record<string, string | undefined>;
     const fromMs = q['from'] !== undefined ? Number(parseTimeNs(q['from'], 'from') / 1_000_000n) : undefined;
@@ -121,7 +120,7 @@ export function registerRetentionRoutes(app: FastifyInstance, opts: RetentionRou
     return { status: 'success', data: await retention.deletions(tenant, { ...(fromMs !== undefined ? { fromMs } : {}), toMs }) };
   });
 
-  app.get('/api/v1/retention/changes', async (req) => {
+  app.get('/api/v1/retention/changes', read('retention.changes.list'), async (req) => {
     const { tenant } = admin(req);
     return { status: 'success', data: await retention.changes(tenant) };
   });

@@ -7,16 +7,16 @@
  * tags, endpoints, annotations (span events), shared and debug.
  */
 import type { FastifyInstance } from 'fastify';
-import type { LogStore, SpanRow } from '@meshlog/store';
+import type { SpanRow } from '@meshlog/store';
 import { spanToZipkin } from '@meshlog/components';
 import { ApiError } from './errors.js';
-import { identityOf } from './auth-hook.js';
+import { readerOf } from './auth-hook.js';
 
-export function registerTraceRoutes(app: FastifyInstance, store: LogStore): void {
-  app.get<{ Params: { traceId: string } }>('/api/v2/trace/:traceId', async (req) => {
+export function registerTraceRoutes(app: FastifyInstance): void {
+  app.get<{ Params: { traceId: string } }>('/api/v2/trace/:traceId', { config: { access: { permission: 'logs:read' }, action: 'traces.get' } }, async (req) => {
     const traceId = req.params.traceId.toLowerCase();
     if (!/^[0-9a-f]{16}([0-9a-f]{16})?$/.test(traceId)) throw new ApiError('bad_request', `invalid trace id ${JSON.stringify(req.params.traceId)}: expected 16 or 32 hex digits`);
-    const rows = await store.selectTrace(identityOf(req).tenant, traceId.padStart(32, '0'));
+    const rows = await readerOf(req).selectTrace(traceId.padStart(32, '0'));
     if (rows.length === 0) throw new ApiError('not_found', `trace ${traceId} not found`);
     return rows.map(toZipkin);
   });

@@ -5,7 +5,7 @@
  * run are refused with a clear error until the query engine evaluates them.
  */
 import { parse, ParseError, type Expr, type LogQuery, type PipelineStage } from '@meshlog/logql';
-import type { LineFilterSpec, LogRow, LogStore } from '@meshlog/store';
+import type { LineFilterSpec, LogRow, TenantReader } from '@meshlog/store';
 import { ApiError } from '../http/errors.js';
 import type { TimeRange } from './time-params.js';
 
@@ -45,8 +45,7 @@ export function lineFiltersOf(pipeline: PipelineStage[]): LineFilterSpec[] {
 }
 
 export async function runLogQuery(
-  store: LogStore,
-  tenant: string,
+  reader: TenantReader,
   query: LogQuery,
   range: TimeRange,
   limit: number,
@@ -54,9 +53,8 @@ export async function runLogQuery(
   signal?: AbortSignal,
 ): Promise<LogQueryResult> {
   const started = performance.now();
-  const result = await store.selectLogs(
+  const result = await reader.selectLogs(
     {
-      tenant,
       matchers: query.selector.matchers,
       lineFilters: lineFiltersOf(query.pipeline),
       startNs: range.startNs,

@@ -22,8 +22,13 @@ export interface LineFilterSpec {
   values: string[];
 }
 
+/** The tables of log records a query can read (the audit trail has the logs table's shape). */
+export type LogTable = 'logs' | 'audit_log';
+
 export interface LogSelect {
   tenant: string;
+  /** Default `logs`. */
+  table?: LogTable;
   matchers: Matcher[];
   lineFilters: LineFilterSpec[];
   startNs: bigint;
@@ -109,7 +114,7 @@ export function compileLogSelect(q: LogSelect, database: string): CompiledSql {
   const where = whereClause(q, p);
   const order = q.direction === 'forward' ? 'ASC' : 'DESC';
   const sql = `SELECT timestamp_ns, body, labels_keys, labels_values, severity_number, trace_id, span_id, attr_keys, attr_values
-FROM ${database}.logs
+FROM ${database}.${q.table ?? 'logs'}
 WHERE ${where}
 ORDER BY timestamp_ns ${order}
 LIMIT ${p.add('UInt32', q.limit)}`;

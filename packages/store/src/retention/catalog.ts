@@ -133,19 +133,19 @@ export class RetentionCatalog {
    * Creates or updates the tenant's policy for a selector (the id follows
    * from the selector). Writes nothing when the policy already says this.
    */
-  async putPolicy(tenant: string, input: PolicyInput, actor: string): Promise<{ policy: RetentionPolicy; created: boolean; changed: boolean }> {
+  async putPolicy(tenant: string, input: PolicyInput, actor: string): Promise<{ policy: RetentionPolicy; before: RetentionPolicy | undefined; created: boolean; changed: boolean }> {
     const selector = input.selector === undefined || input.selector.trim() === '' ? '' : canonicalSelector(input.selector).text;
     const id = policyIdFor(tenant, selector);
     const rows = await this.policyRows(tenant, id);
     const current = rows[0];
     const before = current && Number(current.c_deleted) === 0 ? toPolicy(current) : undefined;
-    if (before && before.keep_days === input.keep_days) return { policy: before, created: false, changed: false };
+    if (before && before.keep_days === input.keep_days) return { policy: before, before, created: false, changed: false };
     const now = this.clock();
     const version = current ? BigInt(current.c_version) + 1n : 1n;
     await this.insert('retention_policies', POLICY_COLUMNS, [[tenant, id, version.toString(), selector, input.keep_days, 0, actor, String(now)]]);
     const policy: RetentionPolicy = { id, tenant, ...(selector ? { selector } : {}), keep_days: input.keep_days, updated_by: actor, updated_at: msToRfc3339(now) };
     await this.recordChange(tenant, actor, now, 'policy', id, before ? 'update' : 'create', before ?? null, policy);
-    return { policy, created: before === undefined, changed: true };
+    return { policy, before, created: before === undefined, changed: true };
   }
 
   /** Deletes a policy; undefined when the tenant has no such policy. */

@@ -73,7 +73,7 @@ export class RetentionService {
     return this.catalog.policies(tenant);
   }
 
-  putPolicy(tenant: string, input: PolicyInput, actor: string): Promise<{ policy: RetentionPolicy; created: boolean; changed: boolean }> {
+  putPolicy(tenant: string, input: PolicyInput, actor: string): Promise<{ policy: RetentionPolicy; before: RetentionPolicy | undefined; created: boolean; changed: boolean }> {
     return this.serialize(() => this.catalog.putPolicy(tenant, input, actor));
   }
 

@@ -138,23 +138,20 @@ function codec(caps: Capabilities, c: string): string {
   return caps.codecs ? ` CODEC(${c})` : '';
 }
 
-export const MIGRATIONS: Migration[] = [
-  {
-    version: 1,
-    description: 'logs and spans tables',
-    steps: (caps) => {
-      const logsIndexes = caps.skipIndexes
-        ? `,
-  INDEX idx_body_ngrams body TYPE ngrambf_v1(3, 65536, 2, 0) GRANULARITY 1,
+/**
+ * The columns of a table of log records (logs, audit_log). The body n-gram
+ * filter is for `|=` searches over everything; the audit log is searched by
+ * actor, action and time, so it goes without.
+ */
+function logColumns(caps: Capabilities, bodyIndex: boolean): string {
+  const indexes = caps.skipIndexes
+    ? (bodyIndex ? `,
+  INDEX idx_body_ngrams body TYPE ngrambf_v1(3, 65536, 2, 0) GRANULARITY 1` : '') +
+      `,
   INDEX idx_trace_id trace_id TYPE bloom_filter(0.01) GRANULARITY 1,
   INDEX idx_ingest_seq ingest_seq TYPE minmax GRANULARITY 1`
-        : '';
-      return [
-        {
-          kind: 'table',
-          table: {
-            name: 'logs',
-            columns: `  tenant ${lc(caps, 'String')},
+    : '';
+  return `  tenant ${lc(caps, 'String')},
   timestamp_ns UInt64${codec(caps, 'DoubleDelta, ZSTD(1)')},
   ts DateTime ALIAS toDateTime(intDiv(timestamp_ns, 1000000000)),
   observed_ns UInt64${codec(caps, 'DoubleDelta, ZSTD(1)')},
@@ -174,7 +171,20 @@ export const MIGRATIONS: Migration[] = [
   res_values Array(${lc(caps, 'String')}),
   scope_name ${lc(caps, 'String')},
   source ${lc(caps, 'String')},
-  ingest_seq UInt64${codec(caps, 'Delta, ZSTD(1)')}${logsIndexes}`,
+  ingest_seq UInt64${codec(caps, 'Delta, ZSTD(1)')}${indexes}`;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: 'logs and spans tables',
+    steps: (caps) => {
+      return [
+        {
+          kind: 'table',
+          table: {
+            name: 'logs',
+            columns: logColumns(caps, true),
             partitionBy: `(tenant, toYYYYMMDD(${TS_OF_LOGS}))`,
             orderBy: '(tenant, service_name, stream_id, timestamp_ns)',
             settings: ['index_granularity = 8192', ...compressionBlocks(caps), ...durability(caps)],
@@ -297,6 +307,27 @@ export const MIGRATIONS: Migration[] = [
           partitionBy: 'tuple()',
           orderBy: '(tenant, started_at_ms, id)',
           settings: fsyncOnly(caps),
+        },
+      },
+    ],
+  },
+  {
+    version: 3,
+    description: 'audit_log: the audit trail, a table of log records no ingest path writes',
+    // Same columns as logs (LogQL reads it the same way). Ordered by time
+    // within a tenant: audit reads are "what happened between t1 and t2".
+    // Append-only: nothing in Meshlog updates it; only retention, after a
+    // second admin's approval, drops whole partitions.
+    steps: (caps) => [
+      {
+        kind: 'table',
+        table: {
+          name: 'audit_log',
+          columns: logColumns(caps, false),
+          partitionBy: `(tenant, toYYYYMMDD(${TS_OF_LOGS}))`,
+          orderBy: '(tenant, timestamp_ns)',
+          settings: ['index_granularity = 8192', ...durability(caps)],
+          shardBy: 'cityHash64(tenant)',
         },
       },
     ],

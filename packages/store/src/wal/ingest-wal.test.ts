@@ -5,14 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '@meshlog/core';
 import { IngestWal, type WalApplyTarget, type WalAppend } from './ingest-wal.js';
-import { decodeGroup, encodeGroup, type WalBatch } from './wal-format.js';
+import { decodeGroup, encodeGroup, type WalBatch, type WalKind } from './wal-format.js';
 
 /** A store stand-in that records inserts and, like ClickHouse, ignores a repeated dedup token. */
 class RecordingTarget implements WalApplyTarget {
   readonly rows: string[] = [];
   readonly tokens = new Set<string>();
   failNext = 0;
-  async insertLogs(rows: Buffer, token: string): Promise<void> {
+  async insertRows(_table: WalKind, rows: Buffer, token: string): Promise<void> {
     if (this.failNext > 0) {
       this.failNext--;
       throw new Error('store down');
@@ -21,14 +21,11 @@ class RecordingTarget implements WalApplyTarget {
     this.tokens.add(token);
     this.rows.push(...rows.toString().split('\n'));
   }
-  async insertSpans(rows: Buffer, token: string): Promise<void> {
-    return this.insertLogs(rows, token);
-  }
   /** Rows are `["line"]`; a target that keeps no deduplication log sees replays through countRange. */
-  async countRange(_table: 'logs' | 'spans', _from: bigint, _to: bigint): Promise<number> {
+  async countRange(_table: WalKind, _from: bigint, _to: bigint): Promise<number> {
     return 0;
   }
-  async deleteRange(_table: 'logs' | 'spans', _from: bigint, _to: bigint): Promise<void> {}
+  async deleteRange(_table: WalKind, _from: bigint, _to: bigint): Promise<void> {}
   async maxIngestSeq(): Promise<bigint> {
     return 0n;
   }
@@ -173,16 +170,16 @@ test('with storage keys every group is encrypted (AES-256-GCM) and reads back; r
 /** A store without a deduplication log (chDB's encrypted disk after kill -9): replay must check the range itself. */
 class ForgetfulTarget extends RecordingTarget {
   readonly byRange = new Map<string, number>();
-  override async insertLogs(rows: Buffer, token: string): Promise<void> {
+  override async insertRows(_table: WalKind, rows: Buffer, token: string): Promise<void> {
     const [, from, to] = token.split('-');
     const lines = rows.toString().split('\n');
     this.byRange.set(`${from}-${to}`, (this.byRange.get(`${from}-${to}`) ?? 0) + lines.length);
     this.rows.push(...lines);
   }
-  override async countRange(_table: 'logs' | 'spans', from: bigint, to: bigint): Promise<number> {
+  override async countRange(_table: WalKind, from: bigint, to: bigint): Promise<number> {
     return this.byRange.get(`${from}-${to}`) ?? 0;
   }
-  override async deleteRange(_table: 'logs' | 'spans', from: bigint, to: bigint): Promise<void> {
+  override async deleteRange(_table: WalKind, from: bigint, to: bigint): Promise<void> {
     const n = this.byRange.get(`${from}-${to}`) ?? 0;
     this.rows.splice(this.rows.length - n, n);
     this.byRange.delete(`${from}-${to}`);

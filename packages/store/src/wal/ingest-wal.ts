@@ -30,23 +30,22 @@ import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, tru
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@meshlog/core';
-import { decodeGroup, encodeGroup, type WalGroup, type WalKeys } from './wal-format.js';
+import { WAL_KINDS, decodeGroup, encodeGroup, type WalGroup, type WalKeys, type WalKind } from './wal-format.js';
 
 export interface WalApplyTarget {
-  /** Inserts JSONCompactEachRow rows; the token makes a repeated insert a no-op where the engine keeps its deduplication log. */
-  insertLogs(rows: Buffer, token: string): Promise<void>;
-  insertSpans(rows: Buffer, token: string): Promise<void>;
+  /** Inserts JSONCompactEachRow rows into `table`; the token makes a repeated insert a no-op where the engine keeps its deduplication log. */
+  insertRows(table: WalKind, rows: Buffer, token: string): Promise<void>;
   /** Rows of `table` whose `ingest_seq` is in [from, to]. */
-  countRange(table: 'logs' | 'spans', from: bigint, to: bigint): Promise<number>;
+  countRange(table: WalKind, from: bigint, to: bigint): Promise<number>;
   /** Removes rows of `table` whose `ingest_seq` is in [from, to] (a half-applied range, before it is applied again). */
-  deleteRange(table: 'logs' | 'spans', from: bigint, to: bigint): Promise<void>;
+  deleteRange(table: WalKind, from: bigint, to: bigint): Promise<void>;
   /** The highest `ingest_seq` in the store, so a new log never reuses one. */
   maxIngestSeq(): Promise<bigint>;
 }
 
 /** A batch to append: its rows are encoded once its group's sequence number is known (rows carry it). */
 export interface WalAppend {
-  kind: 'logs' | 'spans';
+  kind: WalKind;
   tenant: string;
   source: string;
   id: string;
@@ -293,26 +292,24 @@ export class IngestWal {
       const last = take[take.length - 1]!.group.seq;
       try {
         this.writeCheckpoint({ applied: this.appliedSeq.toString(), intent: [first.toString(), last.toString()] });
-        const logs: Buffer[] = [];
-        const spans: Buffer[] = [];
-        let logRecords = 0;
-        let spanRecords = 0;
+        const rows = new Map<WalKind, { parts: Buffer[]; records: number }>();
         for (const p of take) {
           for (const b of p.group.batches) {
-            if (b.kind === 'logs') {
-              logs.push(b.rows);
-              logRecords += b.records;
-            } else {
-              spans.push(b.rows);
-              spanRecords += b.records;
-            }
+            let r = rows.get(b.kind);
+            if (!r) rows.set(b.kind, (r = { parts: [], records: 0 }));
+            r.parts.push(b.rows);
+            r.records += b.records;
           }
         }
         const token = `wal-${first}-${last}`;
         // After a crash the recorded range may already be (partly) in the store.
         const replay = this.forcedRange !== undefined;
-        if (logs.length > 0 && (!replay || (await this.needsInsert('logs', first, last, logRecords)))) await this.target.insertLogs(joinRows(logs), `${token}-logs`);
-        if (spans.length > 0 && (!replay || (await this.needsInsert('spans', first, last, spanRecords)))) await this.target.insertSpans(joinRows(spans), `${token}-spans`);
+        for (const kind of WAL_KINDS) {
+          const r = rows.get(kind);
+          if (!r) continue;
+          // The token suffix kept its pre-audit spelling (`-logs`, `-spans`), so tokens of old WAL ranges still match.
+          if (!replay || (await this.needsInsert(kind, first, last, r.records))) await this.target.insertRows(kind, joinRows(r.parts), `${token}-${kind}`);
+        }
       } catch (err) {
         this.opts.logger.warn('ingest WAL: store insert failed; will retry', { error: (err as Error).message, from: String(first), to: String(last) });
         if (this.closing && this.closeDeadlinePassed()) return;
@@ -333,7 +330,7 @@ export class IngestWal {
   }
 
   /** For a replayed range: true when it must be inserted (after removing a partial copy). */
-  private async needsInsert(table: 'logs' | 'spans', from: bigint, to: bigint, expected: number): Promise<boolean> {
+  private async needsInsert(table: WalKind, from: bigint, to: bigint, expected: number): Promise<boolean> {
     const present = await this.target.countRange(table, from, to);
     if (present === expected) return false;
     if (present > 0) {

@@ -35,13 +35,19 @@
  *   | kind | tenantL | tenant | sourceL | source | idL   | id  | records | rowsL   | rows |
  *   | u8   | u16     | utf-8  | u16     | utf-8  | u8    |     | u32     | u32     |      |
  *   +------+---------+--------+---------+--------+-------+-----+---------+---------+------+
- *   kind: 1 logs, 2 spans; id: the batch's idempotency key ('' if none);
+ *   kind: 1 logs, 2 spans, 3 audit_log; id: the batch's idempotency key ('' if none);
  *   rows: JSONCompactEachRow lines in LOG_COLUMNS / SPAN_COLUMNS order
+ *   (audit_log rows have the logs table's columns)
  *
  * All integers little-endian.
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+
+/** The tables a WAL batch goes to, in kind-code order (code = index + 1). */
+export const WAL_KINDS = ['logs', 'spans', 'audit_log'] as const;
+export type WalKind = (typeof WAL_KINDS)[number];
+const WAL_KIND_CODES: Record<WalKind, number> = { logs: 1, spans: 2, audit_log: 3 };
 
 export const HEADER_BYTES = 8;
 
@@ -67,7 +73,7 @@ function walKey(keys: WalKeys, id: number): Buffer | undefined {
 }
 
 export interface WalBatch {
-  kind: 'logs' | 'spans';
+  kind: WalKind;
   tenant: string;
   source: string;
   /** Idempotency key: a retried request with the same key is acknowledged without being stored twice. */
@@ -94,7 +100,7 @@ export function encodeGroup(group: WalGroup, keys?: WalKeys): Buffer {
     if (tenant.length > 0xffff || source.length > 0xffff || id.length > 0xff) throw new Error('WAL batch header field too long');
     const h = Buffer.alloc(1 + 2 + tenant.length + 2 + source.length + 1 + id.length + 4 + 4);
     let o = 0;
-    o = h.writeUInt8(b.kind === 'logs' ? 1 : 2, o);
+    o = h.writeUInt8(WAL_KIND_CODES[b.kind], o);
     o = h.writeUInt16LE(tenant.length, o);
     o += tenant.copy(h, o);
     o = h.writeUInt16LE(source.length, o);
@@ -155,7 +161,8 @@ export function decodeGroup(buf: Buffer, offset: number, keys?: WalKeys): Decode
     let o = 12;
     const batches: WalBatch[] = [];
     for (let i = 0; i < count; i++) {
-      const kind = body.readUInt8(o) === 1 ? 'logs' : 'spans';
+      const kind = WAL_KINDS[body.readUInt8(o) - 1];
+      if (kind === undefined) return { ok: false, reason: 'malformed' };
       o += 1;
       const tl = body.readUInt16LE(o);
       const tenant = body.toString('utf8', o + 2, o + 2 + tl);

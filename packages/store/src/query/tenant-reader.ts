@@ -1,0 +1,66 @@
+/**
+ * Tenant-scoped reads. A `TenantReader` is bound to one tenant and to the
+ * tables its holder may read when it is made (by the server, from the
+ * caller's authenticated identity); none of its methods takes a tenant, so
+ * an endpoint cannot read another tenant's data by passing the wrong one,
+ * or by forgetting to pass one.
+ *
+ * The audit trail lives in its own table, `audit_log`, and LogQL reaches it
+ * through a reserved stream label: a selector with `meshlog_stream="audit"`
+ * reads the audit trail instead of the logs (every audit record carries that
+ * label, so the matcher also holds row by row). Only a scope with
+ * `auditTrail` may do that; anyone else gets a `forbidden` StoreError.
+ */
+import { StoreError } from '../backend.js';
+import type { QueryResult } from '../backend.js';
+import type { LogRow, LogStore, SpanRow } from '../log-store.js';
+import type { LogSelect, LogTable, Matcher } from './log-select.js';
+
+/** The reserved stream label (and value) that addresses the audit trail. */
+export const AUDIT_STREAM_LABEL = 'meshlog_stream';
+export const AUDIT_STREAM_VALUE = 'audit';
+
+export interface ReadScope {
+  tenant: string;
+  /** May read the audit trail (auditors and admins). */
+  auditTrail: boolean;
+}
+
+export class TenantReader {
+  constructor(
+    private readonly store: LogStore,
+    readonly scope: Readonly<ReadScope>,
+  ) {
+    if (scope.tenant === '') throw new Error('a reader needs a tenant');
+  }
+
+  get tenant(): string {
+    return this.scope.tenant;
+  }
+
+  selectLogs(q: Omit<LogSelect, 'tenant' | 'table'>, signal?: AbortSignal): Promise<QueryResult<LogRow>> {
+    return this.store.selectLogs({ ...q, tenant: this.scope.tenant, table: this.tableFor(q.matchers) }, signal);
+  }
+
+  selectTrace(traceId: string, signal?: AbortSignal): Promise<SpanRow[]> {
+    return this.store.selectTrace(this.scope.tenant, traceId, signal);
+  }
+
+  labelNames(startNs: bigint, endNs: bigint): Promise<string[]> {
+    return this.store.labelNames(this.scope.tenant, startNs, endNs);
+  }
+
+  labelValues(name: string, startNs: bigint, endNs: bigint): Promise<string[]> {
+    return this.store.labelValues(this.scope.tenant, name, startNs, endNs);
+  }
+
+  /** The table a selector reads: the audit trail when it asks for it (and may), else the logs. */
+  tableFor(matchers: readonly Matcher[]): LogTable {
+    const audit = matchers.some((m) => m.name === AUDIT_STREAM_LABEL && m.op === '=' && m.value === AUDIT_STREAM_VALUE);
+    if (!audit) return 'logs';
+    if (!this.scope.auditTrail) {
+      throw new StoreError(`the audit trail ({${AUDIT_STREAM_LABEL}="${AUDIT_STREAM_VALUE}"}) is readable by auditors and admins only`, 'forbidden');
+    }
+    return 'audit_log';
+  }
+}
