@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { httpsRequest, type ClientTls } from './https-client.js';
 
 // Compiled to tests/dist/helpers: three levels up is the repository root.
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
@@ -49,6 +50,12 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Open the gRPC listener (OTLP/gRPC, Envoy ALS) on a free port; off by default. */
   grpc?: boolean;
+  /**
+   * The server runs with server.tls (in the config passed in `args`): the
+   * URL is https:// and readiness is probed over TLS with this CA (and
+   * client certificate, when the server requires one).
+   */
+  tls?: ClientTls;
 }
 
 export async function startServerProcess(opts: StartOptions = {}): Promise<ServerProcess> {
@@ -64,13 +71,13 @@ export async function startServerProcess(opts: StartOptions = {}): Promise<Serve
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode} before ready:\n${out}`);
     try {
-      const r = await fetch(`${url}/ready`);
-      if (r.ok) break;
+      const status = opts.tls ? (await httpsRequest(`${url}/ready`, { tls: opts.tls })).status : (await fetch(`${url}/ready`)).status;
+      if (status === 200) break;
     } catch {
       // not listening yet
     }

@@ -47,3 +47,8 @@ export { enrichMeshIdentity, parseSpiffeId, parseIstioCluster, parseIstioSni, pa
 export { parseTraceparent, parseB3Single, normalizeTraceId, normalizeSpanId, datadogIdToHex } from './normalize/trace-context.js';
 export { parseTimestamp, parseRfc3339 } from './normalize/timestamp.js';
 
+export { ListenerTlsSchema, TLS_MIN_VERSIONS, TLS_CIPHERS, CLIENT_AUTH_MODES, CERTIFICATE_POLL_MS, tlsServerOptions, secureContextOptions, keepCertificateCurrent, type ListenerTlsConfig, type ClientAuth } from './tls/listener-tls.js';
+export { CertificateFiles, CertificateFileError, loadCertificateMaterial, type CertificateMaterial, type CertificatePaths, type CheckOutcome } from './tls/certificate-files.js';
+export { presentedCertificate, describePeerCertificate, handshakeFailure, uriSans, type PresentedCertificate } from './tls/peer-certificate.js';
+export { admitTlsConnection, recordFailedHandshake, type AdmittedConnection, type AdmissionOptions } from './tls/tls-connection-admission.js';
+export { isLoopbackAddress } from './sources/fluent/config.js';

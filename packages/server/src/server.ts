@@ -5,11 +5,19 @@
  * through the pipeline), stop the pipeline, close the store. Retention
  * starts after the store opens and is stopped (a running enforcement
  * finishes) before the store closes.
+ *
+ * Transport security: with `server.tls` every listener speaks TLS (HTTPS,
+ * gRPC, Fluent forward, syslog over TLS), each keeps its certificate
+ * current from the files (polling, and `reloadCertificates()` on SIGHUP),
+ * and client certificates become principals through
+ * `auth.certificate_rules` (transport/transport-security.ts). The files are
+ * read before anything else, so a bad one fails the start naming it.
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-import { GRPC_INGEST_SERVICE, HTTP_INGEST_SERVICE, Pipeline, PipelineMetrics, ServiceMap, createLogger, type Logger } from '@meshlog/core';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
+import { GRPC_INGEST_SERVICE, HTTP_INGEST_SERVICE, Pipeline, PipelineMetrics, ServiceMap, TRANSPORT_SECURITY_SERVICE, createLogger, type Logger } from '@meshlog/core';
+import { CertificateFileError, CertificateFiles, isLoopbackAddress, keepCertificateCurrent, recordFailedHandshake, tlsServerOptions, type ListenerTlsConfig } from '@meshlog/components';
 import { LogStore, RetentionScheduler, RetentionService, STORE_SERVICE, openEmbeddedStore, type EncryptionStatus } from '@meshlog/store';
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp } from './http/app.js';
@@ -21,8 +29,11 @@ import { RetentionMetrics } from './retention/retention-metrics.js';
 import { TokenStore } from './auth/token-store.js';
 import { AuditTrail } from './audit/audit-trail.js';
 import { tokenAuthenticator } from './http/auth-hook.js';
+import { certificateAuthenticator } from './http/certificate-auth.js';
 import type { RouteRule } from './http/route-access.js';
-import { GrpcJsIngestHost, bearerTokenAuthenticator } from './grpc/grpc-ingest-host.js';
+import { GrpcJsIngestHost, bearerTokenAuthenticator, certificateAuthenticator as grpcCertificateAuthenticator } from './grpc/grpc-ingest-host.js';
+import { CertificateIdentities } from './auth/certificate-rules.js';
+import { ServerTransportSecurity } from './transport/transport-security.js';
 import { encryptionSetting, type ServerConfig } from './config/server-config.js';
 import { openClickHouseBackend } from './store-backend.js';
 
@@ -35,7 +46,7 @@ export const OPERATOR_TENANT = 'default';
 export interface RunningServer {
   config: ServerConfig;
   dataDir: string;
-  /** Base URL of the HTTP listener, e.g. http://127.0.0.1:3100 (undefined when http_port is 0). */
+  /** Base URL of the HTTP listener, e.g. http://127.0.0.1:3100 or https://… with server.tls (undefined when http_port is 0). */
   httpUrl: string | undefined;
   /** `host:port` of the gRPC listener (undefined when grpc_port is 0). */
   grpcAddress: string | undefined;
@@ -48,11 +59,28 @@ export interface RunningServer {
   http: FastifyInstance;
   /** Every HTTP route with its access rule (the permission matrix test walks it). */
   routes: RouteRule[];
+  /** Every listener re-reads its certificate files now (SIGHUP); a bad file is logged and the old certificate kept. */
+  reloadCertificates(): void;
   stop(): Promise<void>;
+}
+
+/** A listener's certificate files, read now; an unusable one is an error naming its server.tls key. */
+function listenerCertificates(tls: ListenerTlsConfig, label: string, logger: Logger): CertificateFiles {
+  try {
+    return new CertificateFiles(tls, { label, logger });
+  } catch (err) {
+    if (err instanceof CertificateFileError) throw new Error(`server.tls.${err.message}`, { cause: err });
+    throw err;
+  }
 }
 
 export async function startServer(config: ServerConfig, logger: Logger = createLogger()): Promise<RunningServer> {
   const dataDir = resolve(config.data_dir);
+  const tlsConfig = config.server.tls;
+  const tlsLogger = logger.child({ component: 'tls' });
+  const httpCertificates = tlsConfig && config.server.http_port !== 0 ? listenerCertificates(tlsConfig, 'http', tlsLogger) : undefined;
+  const grpcCertificates = tlsConfig && config.server.grpc_port !== 0 ? listenerCertificates(tlsConfig, 'grpc', tlsLogger) : undefined;
+  warnAboutTransport(config, tlsLogger);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
   const limits = { timeoutMs: config.limits.query_timeout_ms, maxRowsToRead: config.limits.max_rows_to_read, maxBytesToRead: config.limits.max_bytes_to_read };
@@ -93,10 +121,13 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const admin = tokens.bootstrapAdmin();
 
   const audit = new AuditTrail(store, logger.child({ component: 'audit' }));
+  const identities = new CertificateIdentities(config.auth.certificate_rules);
+  const transportSecurity = new ServerTransportSecurity(identities, audit, OPERATOR_TENANT, tlsLogger);
   const metrics = new PipelineMetrics();
   let ready = false;
   const { app: http, routes } = createHttpApp({
-    authenticators: [tokenAuthenticator(tokens)],
+    // A client certificate that maps to an identity comes before tokens (http/certificate-auth.ts).
+    authenticators: [certificateAuthenticator(identities), tokenAuthenticator(tokens)],
     store,
     audit,
     operatorTenant: OPERATOR_TENANT,
@@ -107,8 +138,19 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     requestTimeoutMs: config.server.request_timeout_ms,
     maxConnections: config.server.max_connections,
     isReady: () => ready,
+    ...(tlsConfig && httpCertificates ? { https: tlsServerOptions(tlsConfig, httpCertificates) } : {}),
   });
-  const services = new ServiceMap().set(STORE_SERVICE, store).set(HTTP_INGEST_SERVICE, new FastifyIngestHost(http, config.server.max_request_bytes));
+  if (httpCertificates) {
+    const admission = { security: transportSecurity, source: 'http', protocol: 'https', logger: tlsLogger };
+    http.server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+      socket.destroy();
+      void recordFailedHandshake(err, socket, admission);
+    });
+  }
+  const services = new ServiceMap()
+    .set(STORE_SERVICE, store)
+    .set(HTTP_INGEST_SERVICE, new FastifyIngestHost(http, config.server.max_request_bytes))
+    .set(TRANSPORT_SECURITY_SERVICE, transportSecurity);
   // One gRPC listener for every gRPC source; they register their services on it while the pipeline starts.
   const grpcHost =
     config.server.grpc_port !== 0
@@ -122,9 +164,10 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
             keepaliveTimeoutMs: config.server.grpc.keepalive_timeout_ms,
             maxConnectionIdleMs: config.server.grpc.max_connection_idle_ms,
             shutdownGraceMs: config.server.grpc.shutdown_grace_ms,
-            // Plaintext until TLS/mTLS is configured (the Security work); bind to loopback meanwhile.
-            credentials: () => grpc.ServerCredentials.createInsecure(),
-            authenticate: bearerTokenAuthenticator((token) => tokens.verify(token)),
+            maxConnections: config.server.grpc.max_connections,
+            ...(tlsConfig && grpcCertificates ? { tls: { config: tlsConfig, files: grpcCertificates } } : {}),
+            transportSecurity,
+            authenticate: grpcCertificateAuthenticator(identities, bearerTokenAuthenticator((token) => tokens.verify(token))),
             audit,
             operatorTenant: OPERATOR_TENANT,
           },
@@ -170,23 +213,35 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   }
 
   let httpUrl: string | undefined;
+  let stopWatchingHttpCertificate: (() => void) | undefined;
   if (config.server.http_port !== 0) {
     await http.listen({ host: config.server.listen_address, port: config.server.http_port });
     const addr = http.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.server.http_port;
     const host = config.server.listen_address.includes(':') ? `[${config.server.listen_address}]` : config.server.listen_address;
-    httpUrl = `http://${host}:${port}`;
+    httpUrl = `${httpCertificates ? 'https' : 'http'}://${host}:${port}`;
+    if (tlsConfig && httpCertificates) {
+      stopWatchingHttpCertificate = keepCertificateCurrent(http.server as unknown as TlsServer, tlsConfig, httpCertificates, { security: transportSecurity });
+    }
   } else {
     await http.ready();
   }
   scheduler.start();
   ready = true;
-  logger.info('meshlog server started', { http: httpUrl ?? 'off', grpc: grpcAddress ?? 'off', dataDir, store: describe, components: pipeline.componentIds });
+  logger.info('meshlog server started', {
+    http: httpUrl ?? 'off',
+    grpc: grpcAddress ?? 'off',
+    tls: tlsConfig ? { client_auth: tlsConfig.client_auth, min_version: tlsConfig.min_version, certificate_rules: identities.size } : 'off',
+    dataDir,
+    store: describe,
+    components: pipeline.componentIds,
+  });
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       ready = false;
+      stopWatchingHttpCertificate?.();
       // Both listeners stop taking calls; in-flight ones finish (acknowledged) before the pipeline drains.
       await Promise.all([http.close(), grpcHost?.close()]);
       await scheduler.stop();
@@ -198,5 +253,30 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     return stopping;
   };
 
-  return { config, dataDir, httpUrl, grpcAddress, adminTokenPath: admin.path, adminTokenCreated: admin.created, encryption, store, retention, http, routes, stop };
+  const reloadCertificates = (): void => transportSecurity.requestReload();
+  return { config, dataDir, httpUrl, grpcAddress, adminTokenPath: admin.path, adminTokenCreated: admin.created, encryption, store, retention, http, routes, reloadCertificates, stop };
+}
+
+/** Warnings about how the listeners are exposed (the hard rule, TLS off the loopback, is in the config check). */
+function warnAboutTransport(config: ServerConfig, logger: Logger): void {
+  const s = config.server;
+  const exposed = !isLoopbackAddress(s.listen_address);
+  if (exposed && !s.tls) {
+    logger.warn('listeners are PLAINTEXT on a non-loopback address (server.allow_plaintext): logs and API tokens cross the network unencrypted', { listen_address: s.listen_address });
+  }
+  if (exposed && s.syslog_port !== 0) {
+    logger.warn('syslog over TCP and UDP (server.syslog_port) is plaintext by protocol; set server.syslog_port: 0 and send to syslog_tls_port unless the network is trusted', {
+      listen_address: s.listen_address,
+      syslog_port: s.syslog_port,
+    });
+  }
+  const rules = config.auth.certificate_rules.length;
+  if (rules > 0 && (!s.tls || s.tls.client_auth === 'none')) {
+    logger.warn('auth.certificate_rules has no effect: no listener asks for client certificates (set server.tls.client_auth: optional or required)', { rules });
+  }
+  if (s.tls && s.tls.client_auth !== 'none' && rules === 0) {
+    logger.warn('client certificates are verified but auth.certificate_rules is empty: HTTP and gRPC refuse every certificate unless the call also carries an API token (syslog and Fluent keep their source tenant)', {
+      client_auth: s.tls.client_auth,
+    });
+  }
 }

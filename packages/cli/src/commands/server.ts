@@ -1,7 +1,9 @@
 /**
  * `meshlog server`: starts the server role; with `--demo`, also sends live
  * demo mesh traffic to itself over OTLP/HTTP so there is something to look at.
- * SIGTERM/SIGINT shut down gracefully (in-flight batches are acknowledged).
+ * SIGTERM/SIGINT shut down gracefully (in-flight batches are acknowledged);
+ * SIGHUP re-reads the TLS certificate files of every listener (a bad file
+ * is logged and the old certificate kept).
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError, createLogger } from '@meshlog/core';
@@ -57,7 +59,9 @@ export async function serverCommand(opts: ServerCommandOptions): Promise<void> {
   const say = (s: string): boolean => process.stderr.write(s + '\n');
   say('');
   say(`Meshlog server is up: ${server.httpUrl ?? '(HTTP listener off)'}`);
-  if (server.grpcAddress) say(`  gRPC         ${server.grpcAddress} (OTLP/gRPC, Envoy ALS; metadata authorization: Bearer <token>)`);
+  const tls = config.server.tls;
+  if (server.grpcAddress) say(`  gRPC         ${server.grpcAddress}${tls ? ' over TLS' : ''} (OTLP/gRPC, Envoy ALS; metadata authorization: Bearer <token>)`);
+  if (tls) say(`  TLS          every listener; client certificates ${tls.client_auth}; certificate files re-read every 5 s and on SIGHUP`);
   say(`  data dir     ${server.dataDir}`);
   say(`  admin token  ${server.adminTokenPath}${server.adminTokenCreated ? ' (created now, mode 0600)' : ''}`);
   const enc = server.encryption;
@@ -80,11 +84,15 @@ export async function serverCommand(opts: ServerCommandOptions): Promise<void> {
   }
   say('Try:');
   say(`  npx meshlog query '{service_name=~".+"} |= "GET"' --since 5m${opts.dataDir ? ` --data-dir ${opts.dataDir}` : ''}`);
-  say(`  curl -s -H "Authorization: Bearer $(cat ${server.adminTokenPath})" '${server.httpUrl ?? 'http://127.0.0.1:3100'}/loki/api/v1/labels'`);
+  say(`  curl -s${tls ? ` --cacert <the CA of ${tls.cert_file}>` : ''} -H "Authorization: Bearer $(cat ${server.adminTokenPath})" '${server.httpUrl ?? 'http://127.0.0.1:3100'}/loki/api/v1/labels'`);
   say('');
 
+  // Without a handler SIGHUP would end the process; with one it is the conventional "re-read your files".
+  const onHangup = (): void => server.reloadCertificates();
+  process.on('SIGHUP', onHangup);
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string): void => {
+      process.off('SIGHUP', onHangup);
       logger.info('shutting down', { signal });
       demoAbort.abort();
       void Promise.resolve(demo)

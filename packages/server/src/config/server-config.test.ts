@@ -144,8 +144,8 @@ test('the default pipeline runs the fluent source on server.forward_port; 0 leav
   assert.ok(load('{}').pipeline.components.find((x) => x.id === 'parse')!.inputs.includes('fluent'));
   assert.equal(fluent(load('server:\n  forward_port: 0\n')), undefined);
   assert.equal(fluent(loadServerConfig(undefined, { forwardPort: 0 }, serverRegistry)), undefined);
-  assert.match(problems('server:\n  listen_address: 0.0.0.0\n'), /sources\.fluent\.listen_address: .*needs security\.shared_key_file.*server\.forward_port: 0/s);
-  assert.equal(fluent(load('server:\n  listen_address: 0.0.0.0\n  forward_port: 0\n')), undefined);
+  assert.match(problems('server:\n  listen_address: 0.0.0.0\n  allow_plaintext: true\n'), /sources\.fluent\.listen_address: .*needs security\.shared_key_file.*server\.forward_port: 0/s);
+  assert.equal(fluent(load('server:\n  listen_address: 0.0.0.0\n  allow_plaintext: true\n  forward_port: 0\n')), undefined);
 });
 
 test('the default pipeline runs syslog on the server ports; TLS gets server.syslog_tls; ports of 0 leave it out', () => {
@@ -158,8 +158,8 @@ test('the default pipeline runs syslog on the server ports; TLS gets server.sysl
   assert.equal(d['tls'], undefined, 'no certificate: the source warns and keeps TLS off');
   assert.deepEqual(load('{}').pipeline.components.find((x) => x.id === 'parse')!.inputs, ['otlp', 'splunk_hec', 'datadog_logs', 'zipkin', 'loki_push', 'es_bulk', 'otlp_grpc', 'envoy_als', 'fluent', 'syslog']);
 
-  const withTls = syslogOf(load('server:\n  listen_address: 0.0.0.0\n  forward_port: 0\n  syslog_tls:\n    cert_file: /etc/meshlog/syslog.crt\n    key_file: /etc/meshlog/syslog.key\n'))!;
-  assert.deepEqual(withTls['tls'], { cert_file: '/etc/meshlog/syslog.crt', key_file: '/etc/meshlog/syslog.key', client_auth: 'none' });
+  const withTls = syslogOf(load('server:\n  listen_address: 0.0.0.0\n  allow_plaintext: true\n  forward_port: 0\n  syslog_tls:\n    cert_file: /etc/meshlog/syslog.crt\n    key_file: /etc/meshlog/syslog.key\n'))!;
+  assert.deepEqual(withTls['tls'], { cert_file: '/etc/meshlog/syslog.crt', key_file: '/etc/meshlog/syslog.key', client_auth: 'none', min_version: 'TLSv1.2' });
   assert.equal(withTls['address'], '0.0.0.0');
 
   const file = join(dir, 'ports.yaml');
@@ -185,4 +185,50 @@ test('the default pipeline: every source through parse (record fields only) into
   assert.deepEqual(byId.get('parse')?.inputs, c.pipeline.components.filter((x) => x.kind === 'source').map((x) => x.id));
   assert.equal((byId.get('parse')?.config as { attributes: string }).attributes, 'none');
   assert.deepEqual(byId.get('store')?.inputs, ['parse']);
+});
+
+const TLS = 'server:\n  tls:\n    cert_file: /etc/meshlog/tls.crt\n    key_file: /etc/meshlog/tls.key\n';
+
+test('secure by default: a non-loopback listen_address needs server.tls, or the named opt-out', () => {
+  assert.match(problems('server:\n  listen_address: 0.0.0.0\n'), /server\.tls: listen_address 0\.0\.0\.0 is not a loopback address, so the listeners must use TLS: set server\.tls .*server\.allow_plaintext: true.*\(line 2, column 19\)/);
+  // The flag is checked too: --listen overrides the file.
+  const file = join(dir, 'listen.yaml');
+  writeFileSync(file, '{}');
+  assert.throws(() => loadServerConfig(file, { listenAddress: '10.0.0.5' }, serverRegistry), /server\.tls: listen_address 10\.0\.0\.5 is not a loopback address/);
+  for (const a of ['127.0.0.1', '::1', 'localhost']) assert.equal(loadServerConfig(file, { listenAddress: a }, serverRegistry).server.tls, undefined, a);
+  assert.equal(load('server:\n  listen_address: 0.0.0.0\n  allow_plaintext: true\n  forward_port: 0\n').server.allow_plaintext, true);
+  // With TLS the fluent listener still needs a shared key or required client certificates off loopback.
+  assert.match(problems(TLS.replace('server:\n', 'server:\n  listen_address: 0.0.0.0\n')), /sources\.fluent\.listen_address: .*needs security\.shared_key_file or tls with client_auth: required/s);
+  const required = load(`${TLS.replace('server:\n', 'server:\n  listen_address: 0.0.0.0\n')}    client_ca_file: /etc/meshlog/clients.pem\n    client_auth: required\n`);
+  assert.equal(required.server.tls?.client_auth, 'required');
+});
+
+test('server.tls reaches every listener of the default pipeline; server.syslog_tls still overrides it for syslog', () => {
+  const c = load(`${TLS}    client_ca_file: /etc/meshlog/clients.pem\n    client_auth: optional\n    min_version: TLSv1.3\n`);
+  assert.deepEqual(c.server.tls, { cert_file: '/etc/meshlog/tls.crt', key_file: '/etc/meshlog/tls.key', client_ca_file: '/etc/meshlog/clients.pem', client_auth: 'optional', min_version: 'TLSv1.3', handshake_timeout_ms: 10_000 });
+  const configOf = (cfg: ReturnType<typeof load>, id: string): Record<string, unknown> => cfg.pipeline.components.find((x) => x.id === id)!.config as Record<string, unknown>;
+  assert.deepEqual(configOf(c, 'fluent')['tls'], c.server.tls);
+  assert.deepEqual(configOf(c, 'syslog')['tls'], { cert_file: '/etc/meshlog/tls.crt', key_file: '/etc/meshlog/tls.key', ca_file: '/etc/meshlog/clients.pem', client_auth: 'optional', min_version: 'TLSv1.3' });
+  const own = load(`${TLS}  syslog_tls:\n    cert_file: /etc/meshlog/syslog.crt\n    key_file: /etc/meshlog/syslog.key\n`);
+  assert.equal((configOf(own, 'syslog')['tls'] as { cert_file: string }).cert_file, '/etc/meshlog/syslog.crt');
+  assert.equal(load('{}').server.tls, undefined);
+  assert.equal(load('{}').server.grpc.max_connections, 4096);
+  assert.equal(load('server:\n  grpc:\n    max_connections: 3\n').server.grpc.max_connections, 3);
+});
+
+test('server.tls and auth.certificate_rules: errors name the key', () => {
+  assert.match(problems(`${TLS}    client_auth: required\n`), /server\.tls\.client_ca_file: client_auth: required needs client_ca_file/);
+  assert.match(problems(`${TLS}    client_ca_file: /ca.pem\n`), /server\.tls\.client_auth: client_ca_file is set but client_auth is none/);
+  assert.match(problems(`${TLS}    min_version: TLSv1.1\n`), /server\.tls\.min_version/);
+  assert.match(problems('server:\n  tls:\n    cert_file: /c.pem\n'), /server\.tls\.key_file/);
+  const rules = (yaml: string): string => problems(`auth:\n  certificate_rules:\n${yaml}`);
+  assert.match(rules('    - { spiffe_id: "https://x/y", tenant: a, roles: [ingester] }\n'), /auth\.certificate_rules\[0\]\.spiffe_id: a SPIFFE ID pattern starts with spiffe:\/\//);
+  assert.match(rules('    - { spiffe_id: "spiffe://td/**/x", tenant: a, roles: [ingester] }\n'), /\*\* matches the rest of the path, so it can only be the last segment/);
+  assert.match(rules('    - { spiffe_id: "spiffe://td/sa-*", tenant: a, roles: [ingester] }\n'), /partial wildcards are not supported/);
+  assert.match(rules('    - { spiffe_id: "spiffe://*/x", tenant: a, roles: [ingester] }\n'), /trust domain is matched literally/);
+  assert.match(rules('    - { spiffe_id: "spiffe://td/x", tenant: a, roles: [root] }\n'), /auth\.certificate_rules\[0\]\.roles\[0\]: a role is one of admin, security_admin/);
+  assert.match(rules('    - { spiffe_id: "spiffe://td/x", tenant: "bad tenant", roles: [ingester] }\n'), /certificate_rules\[0\]\.tenant/);
+  assert.match(rules('    - { spiffe_id: "spiffe://td/x", tenant: a, roles: [] }\n'), /give at least one role/);
+  const ok = load('auth:\n  certificate_rules:\n    - spiffe_id: "spiffe://cluster.local/ns/payments/sa/*"\n      tenant: payments\n      roles: [ingester]\n');
+  assert.deepEqual(ok.auth.certificate_rules, [{ spiffe_id: 'spiffe://cluster.local/ns/payments/sa/*', tenant: 'payments', roles: ['ingester'] }]);
 });

@@ -5,9 +5,10 @@
  * (unknown keys are errors naming their line), then frozen.
  */
 import { z } from 'zod';
-import { ConfigSource, buildPipelineSpec, type ComponentRegistry, type PipelineSpec } from '@meshlog/core';
+import { ConfigError, ConfigSource, buildPipelineSpec, type ComponentRegistry, type PipelineSpec } from '@meshlog/core';
 import { MAX_KEEP_DAYS, SelectorError, canonicalSelector, type EncryptionSetting } from '@meshlog/store';
-import { SyslogTlsSchema } from '@meshlog/components';
+import { ListenerTlsSchema, SyslogTlsSchema, isLoopbackAddress, type ListenerTlsConfig, type SyslogTlsConfig } from '@meshlog/components';
+import { CertificateRuleSchema } from '../auth/certificate-rules.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -26,6 +27,8 @@ export const GrpcSectionSchema = z
     max_connection_idle_ms: z.number().int().positive().default(300_000),
     /** On shutdown, in-flight calls get this long to finish before they are cancelled. */
     shutdown_grace_ms: z.number().int().min(0).default(10_000),
+    /** Open gRPC connections at most; more are refused at accept (each Envoy or exporter holds one or a few). */
+    max_connections: z.number().int().positive().default(4096),
   })
   .strict();
 
@@ -38,9 +41,24 @@ export const ServerSectionSchema = z
     syslog_tls_port: port.default(6514),
     forward_port: port.default(24224),
     /**
+     * TLS of every listener that speaks it: HTTP (HTTPS), gRPC, Fluent
+     * forward, and syslog over TLS (syslog_tls_port). Client certificates
+     * (client_auth optional/required) are mapped to tenants by
+     * auth.certificate_rules. The files are re-read every few seconds and on
+     * SIGHUP; new connections get a renewed certificate.
+     */
+    tls: ListenerTlsSchema.optional(),
+    /**
+     * Serve plaintext on a listen_address that is not loopback. Without
+     * server.tls the server refuses to start there unless this is set.
+     */
+    allow_plaintext: z.boolean().default(false),
+    /**
      * Certificate of the syslog TLS listener (RFC 5425) in the default
-     * pipeline. Without one, syslog_tls_port stays closed and the start logs
-     * a warning naming the missing key.
+     * pipeline, when it must differ from server.tls (its own keys: ca_file
+     * for the client CA). Without it syslog over TLS uses server.tls; with
+     * neither, syslog_tls_port stays closed and the start logs a warning
+     * naming the missing key.
      */
     syslog_tls: SyslogTlsSchema.optional(),
     /** Largest accepted request body after decompression. */
@@ -229,9 +247,22 @@ export const RetentionSchema = z
   })
   .strict();
 
+/** `auth`: how credentials other than API tokens become identities. */
+export const AuthSectionSchema = z
+  .object({
+    /**
+     * Client certificates (mTLS, server.tls.client_auth optional/required):
+     * ordered rules from a SPIFFE ID pattern to a tenant and roles; the
+     * first match wins; a verified certificate no rule matches is refused.
+     */
+    certificate_rules: z.array(CertificateRuleSchema).default([]),
+  })
+  .strict();
+
 export const ServerFileSchema = z
   .object({
     server: ServerSectionSchema.default(ServerSectionSchema.parse({})),
+    auth: AuthSectionSchema.default({ certificate_rules: [] }),
     data_dir: z.string().min(1).default('data'),
     storage: StorageSchema.default(StorageSchema.parse({})),
     limits: LimitsSchema.default(LimitsSchema.parse({})),
@@ -306,21 +337,36 @@ export function defaultPipeline(server: ServerSection): { sources: Record<string
     sources['otlp_grpc'] = { type: 'otlp_grpc' };
     sources['envoy_als'] = { type: 'envoy_als' };
   }
-  // Without a shared key the fluent source refuses non-loopback addresses (see its config): the error says how to proceed.
-  if (server.forward_port !== 0) sources['fluent'] = { type: 'fluent', listen_address: server.listen_address, port: server.forward_port };
+  // Without a shared key (or client_auth: required) the fluent source refuses non-loopback addresses (see its config): the error says how to proceed.
+  if (server.forward_port !== 0) {
+    sources['fluent'] = { type: 'fluent', listen_address: server.listen_address, port: server.forward_port, ...(server.tls ? { tls: server.tls } : {}) };
+  }
   if (server.syslog_port !== 0 || server.syslog_tls_port !== 0) {
     // TCP and UDP on syslog_port; TLS on syslog_tls_port once a certificate is configured
     // (the source warns, naming the key, while it is not).
+    const tls = server.syslog_tls ?? (server.tls ? syslogTlsOf(server.tls) : undefined);
     sources['syslog'] = {
       type: 'syslog',
       address: server.listen_address,
       port: server.syslog_port,
       tls_port: server.syslog_tls_port,
-      ...(server.syslog_tls ? { tls: server.syslog_tls } : {}),
+      ...(tls ? { tls } : {}),
+      ...(!server.syslog_tls && server.tls ? { tls_handshake_timeout_ms: server.tls.handshake_timeout_ms } : {}),
     };
   }
   const transforms = { parse: { type: 'parse', inputs: Object.keys(sources), format: 'auto', attributes: 'none' } };
   return { sources, transforms, sinks: { store: { type: 'store', inputs: ['parse'] } } };
+}
+
+/** server.tls in the syslog source's own key names. */
+function syslogTlsOf(tls: ListenerTlsConfig): SyslogTlsConfig {
+  return {
+    cert_file: tls.cert_file,
+    key_file: tls.key_file,
+    ...(tls.client_ca_file !== undefined ? { ca_file: tls.client_ca_file } : {}),
+    client_auth: tls.client_auth,
+    min_version: tls.min_version,
+  };
 }
 
 /** The store's encryption setting for a loaded config. */
@@ -342,6 +388,21 @@ export function loadServerConfig(file: string | undefined, flags: ServerFlags, r
   if (flags.syslogPort !== undefined) server.syslog_port = flags.syslogPort;
   if (flags.syslogTlsPort !== undefined) server.syslog_tls_port = flags.syslogTlsPort;
   if (flags.forwardPort !== undefined) server.forward_port = flags.forwardPort;
+  if (!isLoopbackAddress(server.listen_address) && server.tls === undefined && !server.allow_plaintext) {
+    // Secure by default: anything beyond this machine gets TLS, or an explicit, dangerous-sounding opt-out.
+    throw new ConfigError(
+      [
+        {
+          path: 'server.tls',
+          message:
+            `listen_address ${server.listen_address} is not a loopback address, so the listeners must use TLS: set server.tls (cert_file, key_file; ` +
+            'see docs/security.md), or listen on 127.0.0.1, or set server.allow_plaintext: true to serve logs and tokens unencrypted',
+          ...source.locate(['server', 'listen_address']),
+        },
+      ],
+      file,
+    );
+  }
   const hasPipeline = parsed.sources !== undefined || parsed.sinks !== undefined || parsed.transforms !== undefined;
   const defaults = defaultPipeline(server);
   const pipelineRaw = hasPipeline ? { sources: parsed.sources, transforms: parsed.transforms, sinks: parsed.sinks } : defaults;

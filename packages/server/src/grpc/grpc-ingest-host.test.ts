@@ -31,7 +31,7 @@ function options(overrides: Partial<GrpcIngestHostOptions> = {}): GrpcIngestHost
     keepaliveTimeoutMs: 20_000,
     maxConnectionIdleMs: 300_000,
     shutdownGraceMs: 5_000,
-    credentials: () => grpc.ServerCredentials.createInsecure(),
+    maxConnections: 100,
     authenticate: bearerTokenAuthenticator((t) => (t === TOKEN ? INGESTER : t === VIEWER_TOKEN ? VIEWER : undefined)),
     audit: new AuditTrail({ insertAudit: async (batches) => void audited.push(...batches.flatMap((b) => b.records.map((r) => JSON.parse(r.body) as AuditBody))) }, silentLogger),
     operatorTenant: 'default',
@@ -331,4 +331,26 @@ test('insecure opt-out: a service may accept calls without credentials as a fixe
   assert.deepEqual(tenants, ['mesh', 'acme']);
   c.close();
   await h.close();
+});
+
+test('max_connections: a connection beyond the limit is refused at accept; when one closes there is room again; close waits for none of them', async () => {
+  const limited = new GrpcJsIngestHost(options({ maxConnections: 1 }), silentLogger);
+  limited.register('limited_source', [{ name: 'test.v1.Limited', permission: 'ingest', methods: [{ type: 'unary', name: 'Put', handler: async () => Buffer.from('served') }] }]);
+  const port = await limited.listen();
+  // Separate subchannel pools: each client opens a connection of its own.
+  const first = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  assert.equal((await put(first, Buffer.from('x'), auth(), '/test.v1.Limited/Put')).err, null);
+  const second = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  const refused = await new Promise<grpc.ServiceError | null>((resolve) =>
+    second.makeUnaryRequest('/test.v1.Limited/Put', raw, raw, Buffer.from('x'), auth(), { deadline: Date.now() + 1500 }, (err) => resolve(err)),
+  );
+  assert.ok(refused && (refused.code === grpc.status.UNAVAILABLE || refused.code === grpc.status.DEADLINE_EXCEEDED), `refused: ${refused?.code} ${refused?.details}`);
+  second.close();
+  first.close();
+  await new Promise((r) => setTimeout(r, 200));
+  const third = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  assert.equal((await put(third, Buffer.from('x'), auth(), '/test.v1.Limited/Put')).err, null);
+  // An open connection does not hold shutdown past the grace period.
+  await limited.close();
+  third.close();
 });

@@ -8,7 +8,8 @@
  *   bearer token today; a client certificate's SPIFFE ID when mTLS arrives)
  *   and the tenant comes from that identity only; calls without one end
  *   with UNAUTHENTICATED before a handler runs;
- * - limits: largest message after decompression (`max_receive_message_bytes`,
+ * - limits: open connections (`max_connections`, refused at accept),
+ *   largest message after decompression (`max_receive_message_bytes`,
  *   RESOURCE_EXHAUSTED beyond it, enforced by grpc-js before decoding),
  *   concurrent streams per connection, keepalive pings that drop dead peers,
  *   idle connections closed;
@@ -18,12 +19,25 @@
  * - shutdown: no new calls, in-flight ones finish (their batches are
  *   acknowledged) within `shutdownGraceMs`, then the rest are cancelled.
  *
- * Transport security is `credentials()`: plaintext for now (bind to
- * loopback), TLS and mutual TLS arrive with the Security work by passing
- * other `ServerCredentials` here and an authenticator that reads the peer
- * certificate from the call's auth context.
+ * The host owns the listening socket: a `net.Server` (plaintext h2c) or a
+ * `tls.Server` (`server.tls`), whose accepted connections it hands to a
+ * grpc-js connection injector (`Server.createConnectionInjector`) with
+ * insecure credentials: TLS is already terminated by then. Owning the
+ * socket is what gives the listener a connection limit at accept, and
+ * terminating TLS here rather than through `ServerCredentials.createSsl`
+ * gives it what createSsl cannot express: client_auth optional (createSsl
+ * either asks for and requires a certificate, or does not ask), a minimum
+ * TLS version, a handshake timeout, an audit record of every refused
+ * handshake, and certificate reload by `setSecureContext` on one server (the
+ * same path as the HTTP, syslog and Fluent listeners; open connections keep
+ * their certificate). grpc-js still reads the verified peer certificate
+ * from the TLS socket (`call.getAuthContext()`); a certificate presented but
+ * not verified (optional) is looked up in the host's own connection table,
+ * so the call can be refused naming why.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import {
   GrpcIngestError,
@@ -34,9 +48,20 @@ import {
   type GrpcService,
   type GrpcUnaryMethod,
   type Logger,
+  type TransportSecurity,
 } from '@meshlog/core';
-import { encodeRetryStatus } from '@meshlog/components';
+import {
+  encodeRetryStatus,
+  keepCertificateCurrent,
+  presentedCertificate,
+  recordFailedHandshake,
+  tlsServerOptions,
+  type CertificateFiles,
+  type ListenerTlsConfig,
+  type PresentedCertificate,
+} from '@meshlog/components';
 import type { Principal } from '../auth/principal.js';
+import type { CertificateIdentities } from '../auth/certificate-rules.js';
 import { can } from '../auth/principal.js';
 import { rolesWith } from '../auth/roles.js';
 import type { AuditTrail } from '../audit/audit-trail.js';
@@ -46,8 +71,10 @@ export type GrpcAuthResult = { ok: true; principal: Principal } | { ok: false; m
 
 export interface GrpcAuthInput {
   metadata: grpc.Metadata;
-  /** TLS details of the connection (peer certificate) once TLS is configured. */
+  /** TLS details of the connection as grpc-js reports them (a verified peer certificate only). */
   authContext: ReturnType<grpc.ServerUnaryCall<Buffer, Buffer>['getAuthContext']>;
+  /** The client certificate of the call's connection, verified or not; undefined without TLS or without one. */
+  peerCertificate: PresentedCertificate | undefined;
 }
 
 export type GrpcAuthenticator = (input: GrpcAuthInput) => GrpcAuthResult;
@@ -61,8 +88,12 @@ export interface GrpcIngestHostOptions {
   keepaliveTimeoutMs: number;
   maxConnectionIdleMs: number;
   shutdownGraceMs: number;
-  /** Transport security of the listener; `grpc.ServerCredentials.createInsecure()` until TLS is configured. */
-  credentials: () => grpc.ServerCredentials;
+  /** Open connections at most; more are refused at accept. */
+  maxConnections: number;
+  /** TLS of the listener (`server.tls`); absent: plaintext HTTP/2. */
+  tls?: { config: ListenerTlsConfig; files: CertificateFiles };
+  /** Where refused TLS handshakes are recorded, and SIGHUP reloads come from. */
+  transportSecurity?: TransportSecurity;
   authenticate: GrpcAuthenticator;
   /** Every call leaves one audit record, written before its status is sent. */
   audit: AuditTrail;
@@ -82,6 +113,14 @@ export class GrpcJsIngestHost implements GrpcIngestHost {
   private closing: Promise<void> | undefined;
   /** Aborted when shutdown begins: long-lived client streams stop reading and end. */
   private readonly draining = new AbortController();
+  private listener: NetServer | undefined;
+  /** Every accepted socket (TLS ones from before their handshake): stop must not wait on a half-open one. */
+  private readonly sockets = new Set<Socket>();
+  /** TLS connections by `address:port`, as `call.getPeer()` names them. */
+  private readonly tlsPeers = new Map<string, TLSSocket>();
+  private stopWatchingCertificate: (() => void) | undefined;
+  private lastDropWarning = 0;
+  private droppedSinceWarning = 0;
 
   constructor(
     private readonly opts: GrpcIngestHostOptions,
@@ -132,12 +171,57 @@ export class GrpcJsIngestHost implements GrpcIngestHost {
   /** Binds `listen_address:port` and starts serving; resolves with the bound port. */
   async listen(): Promise<number> {
     if (this.state !== 'new') throw new Error('the gRPC listener was already started');
-    const host = this.opts.listenAddress.includes(':') ? `[${this.opts.listenAddress}]` : this.opts.listenAddress;
-    const port = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(`${host}:${this.opts.port}`, this.opts.credentials(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    const { tls } = this.opts;
+    // TLS, when on, is terminated by the listener below: grpc-js gets decrypted HTTP/2 streams on TLS sockets.
+    const injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    const listener: NetServer = tls
+      ? createTlsServer({ ...tlsServerOptions(tls.config, tls.files), ALPNProtocols: ['h2'] }, (socket: TLSSocket) => {
+          const key = `${socket.remoteAddress}:${socket.remotePort}`;
+          this.tlsPeers.set(key, socket);
+          socket.once('close', () => this.tlsPeers.delete(key));
+          socket.on('error', (err) => this.logger.debug('gRPC TLS connection error', { peer: key, error: err.message }));
+          injector.injectConnection(socket);
+        })
+      : createNetServer((socket) => injector.injectConnection(socket));
+    listener.maxConnections = this.opts.maxConnections;
+    listener.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
     });
+    listener.on('drop', (data?: { remoteAddress?: string }) => this.warnDropped(data?.remoteAddress));
+    if (tls) {
+      const admission = { security: this.opts.transportSecurity, source: 'grpc', protocol: 'grpc', logger: this.logger };
+      listener.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+        this.logger.debug('gRPC TLS handshake failed', { peer: socket.remoteAddress, error: err.message });
+        socket.destroy();
+        void recordFailedHandshake(err, socket, admission);
+      });
+    }
+    const port = await new Promise<number>((resolve, reject) => {
+      listener.once('error', (err: NodeJS.ErrnoException) =>
+        reject(new Error(`cannot listen for gRPC on ${this.opts.listenAddress}:${this.opts.port} (${err.code ?? err.message}); choose another server.grpc_port, or 0 to turn it off`, { cause: err })),
+      );
+      listener.listen({ host: this.opts.listenAddress, port: this.opts.port }, () => {
+        listener.removeAllListeners('error');
+        listener.on('error', (err) => this.logger.error('gRPC listener error', { error: err.message }));
+        const addr = listener.address();
+        resolve(typeof addr === 'object' && addr ? addr.port : this.opts.port);
+      });
+    });
+    this.listener = listener;
+    if (tls) this.stopWatchingCertificate = keepCertificateCurrent(listener as TlsServer, tls.config, tls.files, { security: this.opts.transportSecurity });
     this.state = 'listening';
     return port;
+  }
+
+  /** A connection refused at accept (max_connections): logged at most every 10 s, with a count. */
+  private warnDropped(peer: string | undefined): void {
+    this.droppedSinceWarning++;
+    const now = Date.now();
+    if (now - this.lastDropWarning < 10_000) return;
+    this.logger.warn('gRPC connection refused: server.grpc.max_connections reached', { peer, max_connections: this.opts.maxConnections, refused: this.droppedSinceWarning });
+    this.lastDropWarning = now;
+    this.droppedSinceWarning = 0;
   }
 
   /**
@@ -148,12 +232,16 @@ export class GrpcJsIngestHost implements GrpcIngestHost {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.draining.abort(new Error('the server is shutting down'));
+      this.stopWatchingCertificate?.();
       if (this.state !== 'listening') {
         this.state = 'closed';
         this.server.forceShutdown();
         return;
       }
       this.state = 'closed';
+      const listener = this.listener!;
+      // No new connections; the callback runs once the open ones have ended.
+      const listenerClosed = new Promise<void>((resolve) => listener.close(() => resolve()));
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           this.logger.warn('gRPC calls still open after the shutdown grace period; cancelling them', { graceMs: this.opts.shutdownGraceMs });
@@ -165,6 +253,9 @@ export class GrpcJsIngestHost implements GrpcIngestHost {
           resolve();
         });
       });
+      // Handshakes still in progress and connections HTTP/2 never took over.
+      for (const socket of this.sockets) socket.destroy();
+      await listenerClosed;
     })();
     return this.closing;
   }
@@ -214,7 +305,8 @@ export class GrpcJsIngestHost implements GrpcIngestHost {
     if (!this.active.get(owner)) {
       return new GrpcIngestError(GrpcStatus.UNAVAILABLE, 'this ingest service is shutting down; retry against another instance', { retryAfterMs: 1000 });
     }
-    const auth = this.opts.authenticate({ metadata, authContext: call.getAuthContext() });
+    const tlsSocket = this.tlsPeers.get(call.getPeer());
+    const auth = this.opts.authenticate({ metadata, authContext: call.getAuthContext(), peerCertificate: tlsSocket ? presentedCertificate(tlsSocket) : undefined });
     let tenant: string;
     let principal: Principal | undefined;
     if (auth.ok) {
@@ -356,5 +448,27 @@ export function bearerTokenAuthenticator(verify: (token: string) => Principal | 
     const principal = verify(match[1]!);
     if (!principal) return { ok: false, missing: false, message: 'invalid, expired or revoked API token' };
     return { ok: true, principal };
+  };
+}
+
+/**
+ * Client certificates first, then `tokens`, with the HTTP listener's
+ * precedence (http/certificate-auth.ts): a presented but unverified
+ * certificate is refused naming why; a verified one whose SPIFFE ID matches
+ * an `auth.certificate_rules` rule is the caller; one no rule matches is
+ * refused unless the call carries a token, which then decides.
+ */
+export function certificateAuthenticator(identities: CertificateIdentities, tokens: GrpcAuthenticator): GrpcAuthenticator {
+  return (input) => {
+    const presented = input.peerCertificate;
+    if (presented && !presented.verified) {
+      return { ok: false, missing: false, message: `${presented.reason}: present a certificate signed by server.tls.client_ca_file, or none and an API token` };
+    }
+    if (presented) {
+      const identity = identities.identify(presented.info);
+      if ('principal' in identity) return { ok: true, principal: identity.principal };
+      if (input.metadata.get('authorization').length === 0) return { ok: false, missing: false, message: identity.refuse };
+    }
+    return tokens(input);
   };
 }

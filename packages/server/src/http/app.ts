@@ -1,5 +1,7 @@
 /**
- * The server's HTTP listener: every HTTP API and (later) the UI on one port.
+ * The server's HTTP listener: every HTTP API and (later) the UI on one port,
+ * HTTPS when `server.tls` is configured (client certificates then
+ * authenticate too: http/certificate-auth.ts).
  * Bodies are kept raw (ingest sources decode their own protocols); every
  * route declares its access rule (http/route-access.ts) and every route but
  * `/ready` is authenticated and authorized (http/auth-hook.ts); every
@@ -7,6 +9,7 @@
  * leaves as JSON `{status:"error", errorType, error}` with the catalogue's
  * status.
  */
+import type { TlsOptions } from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { PipelineMetrics, Logger } from '@meshlog/core';
 import { StoreError } from '@meshlog/store';
@@ -31,6 +34,8 @@ export interface HttpAppOptions {
   requestTimeoutMs: number;
   maxConnections: number;
   isReady: () => boolean;
+  /** HTTPS: the listener's TLS options (server.tls); absent = plaintext HTTP. */
+  https?: TlsOptions;
 }
 
 /** Store failures a client can act on; others (a bad statement) stay internal errors. */
@@ -49,7 +54,10 @@ export interface HttpApp {
 }
 
 export function createHttpApp(opts: HttpAppOptions): HttpApp {
+  // An HTTPS server is a tls.Server, so its certificate can be replaced (setSecureContext) while it runs;
+  // Fastify types it apart from an HTTP one, but nothing here depends on which it is.
   const app = Fastify({
+    ...(opts.https ? { https: opts.https } : {}),
     genReqId: genRequestId,
     logger: false,
     bodyLimit: opts.maxRequestBytes,
@@ -57,7 +65,7 @@ export function createHttpApp(opts: HttpAppOptions): HttpApp {
     requestTimeout: opts.requestTimeoutMs,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-  });
+  }) as unknown as FastifyInstance;
 
   // Raw bodies for every content type: each ingest protocol parses its own.
   app.removeAllContentTypeParsers();

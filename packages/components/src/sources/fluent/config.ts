@@ -4,10 +4,18 @@
  *
  * Secure default: the forward protocol has no credential but the shared key,
  * so a listener on anything but a loopback address must have
- * `security.shared_key_file` (or `shared_keys`), unless the operator opts out
- * with the dangerous-sounding `insecure_allow_unauthenticated: true`.
+ * `security.shared_key_file` (or `shared_keys`), or TLS with
+ * `client_auth: required` (the client certificate is then the credential),
+ * unless the operator opts out with the dangerous-sounding
+ * `insecure_allow_unauthenticated: true`.
+ *
+ * `tls` is Fluent Bit's `tls on` / Fluentd's `<transport tls>`: the whole
+ * stream is TLS (no STARTTLS); with a verified client certificate the host
+ * decides the tenant from its SPIFFE ID (it wins over `tenant` and over
+ * a shared key's tenant; the handshake, when configured, is still required).
  */
 import { z } from 'zod';
+import { ListenerTlsSchema } from '../../tls/listener-tls.js';
 
 const port = z.number().int().min(0).max(65535);
 const file = z.string().min(1);
@@ -46,7 +54,7 @@ export const FluentSourceConfigSchema = z
   .object({
     listen_address: z.string().min(1).default('127.0.0.1'),
     port: port.default(24224),
-    /** Tenant of connections without a shared key, and of `security.shared_key_file`. */
+    /** Tenant of connections without a shared key or client certificate, and of `security.shared_key_file`. */
     tenant: tenant.default('default'),
     /** Largest forward message (one msgpack value) on the wire; a larger one closes the connection. */
     max_message_bytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
@@ -66,6 +74,8 @@ export const FluentSourceConfigSchema = z
     /** Answer Fluentd v0.12-style UDP heartbeats on the same port. */
     udp_heartbeat: z.boolean().default(false),
     security: FluentSecuritySchema.optional(),
+    /** TLS on the listener (certificate, key, client CA, client_auth, min_version). */
+    tls: ListenerTlsSchema.optional(),
     /** Accept unauthenticated forward traffic on a non-loopback address. */
     insecure_allow_unauthenticated: z.boolean().default(false),
   })
@@ -74,13 +84,14 @@ export const FluentSourceConfigSchema = z
     if (c.max_buffered_bytes < c.max_message_bytes) {
       ctx.addIssue({ code: 'custom', path: ['max_buffered_bytes'], message: `must be at least max_message_bytes (${c.max_message_bytes}), or no message of the largest size could ever be received` });
     }
-    if (c.security === undefined && !c.insecure_allow_unauthenticated && !isLoopbackAddress(c.listen_address)) {
+    const certificateRequired = c.tls?.client_auth === 'required';
+    if (c.security === undefined && !certificateRequired && !c.insecure_allow_unauthenticated && !isLoopbackAddress(c.listen_address)) {
       ctx.addIssue({
         code: 'custom',
         path: ['listen_address'],
         message:
           `the forward protocol carries no credential but the shared key: listening on ${c.listen_address} needs security.shared_key_file ` +
-          '(or listen on 127.0.0.1, or set server.forward_port: 0 to turn the listener off; insecure_allow_unauthenticated: true accepts anyone who can connect)',
+          'or tls with client_auth: required (or listen on 127.0.0.1, or set server.forward_port: 0 to turn the listener off; insecure_allow_unauthenticated: true accepts anyone who can connect)',
       });
     }
   });

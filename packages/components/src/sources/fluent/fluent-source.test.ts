@@ -442,7 +442,7 @@ test('config: a non-loopback listener needs a shared key; literal secrets are re
 test('a port in use fails the start naming the address and the way out', async () => {
   const h = await start();
   const cfg = FluentSourceConfigSchema.parse({ port: h.source.port });
-  const clash = new FluentSource(cfg, { ...({} as BuildContext), id: 'fluent2', logger: silentLogger }, undefined);
+  const clash = new FluentSource(cfg, { ...({} as BuildContext), id: 'fluent2', logger: silentLogger, services: new ServiceMap() }, undefined);
   await assert.rejects(clash.start(), /source fluent2: cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\); choose another port/);
   await clash.stop();
 });

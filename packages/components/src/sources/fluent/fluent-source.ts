@@ -3,8 +3,11 @@
  * Bit's and Fluentd's `forward` outputs, Docker's fluentd log driver and the
  * fluent-logger libraries speak it.
  *
- * Per connection: an optional shared-key handshake (HELO/PING/PONG) that
- * must complete before any event is accepted and that decides the tenant;
+ * Per connection: optional TLS (`tls`; a verified client certificate's
+ * SPIFFE ID decides the tenant through the host, and every TLS connection,
+ * accepted or refused, is audited: tls/tls-connection-admission.ts), an
+ * optional shared-key handshake (HELO/PING/PONG) that must complete before
+ * any event is accepted and that decides the tenant unless a certificate did;
  * then a stream of msgpack messages, split by `MessageFramer` (bounded by
  * `max_message_bytes`), decoded by `fluent-decode`, emitted, and, when the
  * message carries `option.chunk`, acknowledged with `{"ack": chunk}` only
@@ -27,18 +30,24 @@ import { createHash } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { readFileSync, statSync } from 'node:fs';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { hostname as osHostname } from 'node:os';
 import { promisify } from 'node:util';
 import { gunzip, type InputType, type ZlibOptions } from 'node:zlib';
 import {
   DiscardReason,
   PipelineError,
+  TRANSPORT_SECURITY_SERVICE,
   nowUnixNano,
   type BuildContext,
   type ComponentDefinition,
   type LogRecord,
   type Source,
+  type TransportSecurity,
 } from '@meshlog/core';
+import { CertificateFileError, CertificateFiles } from '../../tls/certificate-files.js';
+import { keepCertificateCurrent, tlsServerOptions } from '../../tls/listener-tls.js';
+import { admitTlsConnection, recordFailedHandshake } from '../../tls/tls-connection-admission.js';
 import { FluentSourceConfigSchema, type FluentSourceConfig } from './config.js';
 import { encodeValue } from './fluent-codec.js';
 import {
@@ -61,8 +70,19 @@ export const fluentSource: ComponentDefinition<FluentSourceConfig> = {
   type: 'fluent',
   description: 'Fluentd Forward Protocol v1 over TCP (Message, Forward, PackedForward, CompressedPackedForward; chunk acks; shared-key handshake)',
   schema: FluentSourceConfigSchema,
-  build: (config, ctx) => new FluentSource(config, ctx, loadHandshakeConfig(config, ctx)),
+  build: (config, ctx) => new FluentSource(config, ctx, loadHandshakeConfig(config, ctx), loadCertificates(config, ctx)),
 };
+
+/** Reads the TLS files named by `tls` (at build, so a bad file fails the start naming it). */
+function loadCertificates(config: FluentSourceConfig, ctx: Pick<BuildContext, 'id' | 'logger'>): CertificateFiles | undefined {
+  if (!config.tls) return undefined;
+  try {
+    return new CertificateFiles(config.tls, { label: `${ctx.id} tls`, logger: ctx.logger });
+  } catch (err) {
+    if (err instanceof CertificateFileError) throw new Error(`source ${ctx.id}: tls.${err.message}`, { cause: err });
+    throw err;
+  }
+}
 
 /** Reads the key and password files named by `security` (at build: validation stays pure). */
 export function loadHandshakeConfig(config: FluentSourceConfig, ctx: Pick<BuildContext, 'id' | 'logger'>): HandshakeConfig | undefined {
@@ -122,12 +142,19 @@ export class FluentSource implements Source {
   private boundPort = 0;
   /** Bytes of incomplete messages held by all connections (bounded by max_buffered_bytes). */
   private buffered = 0;
+  private readonly security: TransportSecurity | undefined;
+  private stopWatchingCertificate: (() => void) | undefined;
+  /** Accepted sockets still in the TLS handshake or its admission: stop must not wait on them. */
+  private readonly pending = new Set<Socket>();
 
   constructor(
     readonly config: FluentSourceConfig,
     readonly ctx: BuildContext,
     readonly handshake: HandshakeConfig | undefined,
-  ) {}
+    private readonly certificates: CertificateFiles | undefined = undefined,
+  ) {
+    this.security = ctx.services.get<TransportSecurity>(TRANSPORT_SECURITY_SERVICE);
+  }
 
   /** The TCP port actually bound (differs from the config when that says 0). */
   get port(): number {
@@ -140,8 +167,30 @@ export class FluentSource implements Source {
 
   async start(): Promise<void> {
     if (this.server || this.stopping) return;
-    const server = createServer({ pauseOnConnect: false, noDelay: true }, (socket) => this.accept(socket));
+    const tls = this.config.tls && this.certificates ? { config: this.config.tls, files: this.certificates } : undefined;
+    const server = tls
+      ? createTlsServer({ ...tlsServerOptions(tls.config, tls.files), noDelay: true }, (socket) => void this.admitTls(socket))
+      : createServer({ pauseOnConnect: false, noDelay: true }, (socket) => this.accept(socket, this.config.tenant, false));
     this.server = server;
+    if (tls) {
+      // Refused at accept, before a handshake costs anything.
+      server.maxConnections = this.config.max_connections;
+      server.on('drop', (data?: { remoteAddress?: string }) => {
+        this.ctx.metrics.error('too_many_connections');
+        this.ctx.logger.warn('fluent connection refused: max_connections reached', { remote: data?.remoteAddress, max_connections: this.config.max_connections });
+      });
+      server.on('connection', (raw: Socket) => {
+        this.pending.add(raw);
+        raw.once('close', () => this.pending.delete(raw));
+      });
+      const admission = { security: this.security, source: this.ctx.id, protocol: 'fluent', logger: this.ctx.logger };
+      server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+        this.ctx.metrics.error(err.message.includes('timeout') ? 'tls_handshake_timeout' : 'tls_handshake_failed');
+        this.ctx.logger.debug('fluent TLS handshake failed', { remote: socket.remoteAddress, error: err.message });
+        socket.destroy();
+        void recordFailedHandshake(err, socket, admission);
+      });
+    }
     await new Promise<void>((resolve, reject) => {
       const failed = (err: NodeJS.ErrnoException): void =>
         reject(
@@ -158,6 +207,7 @@ export class FluentSource implements Source {
       });
     });
     server.on('error', (err) => this.ctx.logger.error('fluent listener error', { error: err }));
+    if (tls) this.stopWatchingCertificate = keepCertificateCurrent(server as ReturnType<typeof createTlsServer>, tls.config, tls.files, { security: this.security });
     const addr = server.address();
     this.boundPort = typeof addr === 'object' && addr ? addr.port : this.config.port;
     if (this.config.udp_heartbeat) await this.startHeartbeat();
@@ -165,6 +215,7 @@ export class FluentSource implements Source {
       address: this.config.listen_address,
       port: this.boundPort,
       handshake: this.handshake ? 'shared key' : 'none',
+      tls: tls ? (tls.config.client_auth === 'none' ? 'on' : `on, client certificates ${tls.config.client_auth}`) : 'off',
       udpHeartbeat: this.config.udp_heartbeat,
     });
   }
@@ -187,7 +238,18 @@ export class FluentSource implements Source {
     });
   }
 
-  private accept(socket: Socket): void {
+  /** A TLS connection whose handshake completed: its tenant is decided (and recorded) before anything is read. */
+  private async admitTls(socket: TLSSocket): Promise<void> {
+    socket.on('error', (err) => this.ctx.logger.debug('fluent socket error', { remote: remoteOf(socket), error: err }));
+    const admitted = await admitTlsConnection(socket, { security: this.security, source: this.ctx.id, protocol: 'fluent', defaultTenant: this.config.tenant, logger: this.ctx.logger });
+    if (!admitted) {
+      this.ctx.metrics.error('tls_client_refused');
+      return;
+    }
+    this.accept(socket, admitted.tenant, admitted.identity !== undefined);
+  }
+
+  private accept(socket: Socket, tenant: string, tenantFromCertificate: boolean): void {
     if (this.stopping) {
       socket.destroy();
       return;
@@ -198,7 +260,7 @@ export class FluentSource implements Source {
       socket.destroy();
       return;
     }
-    const conn = new ForwardConnection(this, socket);
+    const conn = new ForwardConnection(this, socket, tenant, tenantFromCertificate);
     this.connections.add(conn);
     socket.once('close', () => this.connections.delete(conn));
   }
@@ -209,6 +271,7 @@ export class FluentSource implements Source {
   }
 
   private async doStop(): Promise<void> {
+    this.stopWatchingCertificate?.();
     const server = this.server;
     const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     if (this.udp) {
@@ -220,6 +283,7 @@ export class FluentSource implements Source {
     const graceMs = this.config.max_wait_ms + 5_000;
     await Promise.race([Promise.allSettled(conns.map((c) => c.closeWhenIdle())), delay(graceMs)]);
     for (const c of this.connections) c.destroy();
+    for (const raw of this.pending) raw.destroy();
     await closed;
   }
 
@@ -285,11 +349,14 @@ class ForwardConnection {
   constructor(
     private readonly source: FluentSource,
     private readonly socket: Socket,
+    tenant: string,
+    /** The tenant came from a verified client certificate: a shared key's tenant does not replace it. */
+    private readonly tenantFromCertificate: boolean,
   ) {
     const { config, handshake } = source;
     this.framer = new MessageFramer(config.max_message_bytes);
     this.remote = remoteOf(socket);
-    this.tenant = config.tenant;
+    this.tenant = tenant;
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
     socket.setTimeout(config.idle_timeout_ms);
@@ -434,7 +501,7 @@ class ForwardConnection {
         }
         clearTimeout(this.handshakeTimer);
         this.state = 'established';
-        this.tenant = verdict.tenant;
+        if (!this.tenantFromCertificate) this.tenant = verdict.tenant;
         ctx.logger.debug('fluent handshake completed', { remote: this.remote, client: msg.hostname, tenant: verdict.tenant });
         continue;
       }

@@ -2,9 +2,15 @@
  * Config of the `syslog` source: where it listens (TCP and UDP on `port`,
  * TLS on `tls_port`), which tenant its records belong to, what happens to
  * lines that are not syslog, and the limits that keep a listener safe.
- * Validation is pure: certificate files are read when the source is built.
+ * Validation is pure: certificate files are read when the source is built
+ * (and re-read while it runs, see tls/certificate-files.ts).
+ *
+ * `tls` keeps its own key names (`ca_file`, not the server's
+ * `client_ca_file`): configs written for it before `server.tls` existed
+ * keep working.
  */
 import { z } from 'zod';
+import { TLS_MIN_VERSIONS } from '../../tls/listener-tls.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -21,6 +27,8 @@ export const SyslogTlsSchema = z
      * when sent; required: connections without a valid one are refused.
      */
     client_auth: z.enum(['none', 'optional', 'required']).default('none'),
+    /** Oldest TLS version accepted. */
+    min_version: z.enum(TLS_MIN_VERSIONS).default('TLSv1.2'),
   })
   .strict()
   .superRefine((t, ctx) => {
@@ -41,7 +49,10 @@ export const SyslogSourceConfigSchema = z
     /** Syslog over TLS (RFC 5425); 0 = off. Stays off, with a warning, while no certificate is configured. */
     tls_port: port.default(0),
     tls: SyslogTlsSchema.optional(),
-    /** Syslog carries no credentials: every record of this source belongs to this tenant. */
+    /**
+     * Tenant of every record, except on TLS connections whose client
+     * certificate the server maps to a tenant (auth.certificate_rules).
+     */
     tenant: z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'letters, digits, _ . - (at most 128)')

@@ -29,16 +29,21 @@
  * - stop: listeners close, connections stop being read, what was read is
  *   flushed to the pipeline and awaited, then connections are closed.
  *
- * Tenant: syslog carries no credentials, so every record goes to the
- * configured `tenant`. Mapping a TLS client certificate's identity to a
- * tenant comes with the security work; until then bind the listeners to
- * loopback or a trusted network.
+ * Tenant: syslog carries no credentials, so records go to the configured
+ * `tenant`, except on a TLS connection with a verified client certificate:
+ * the host (TRANSPORT_SECURITY_SERVICE, the server) maps its SPIFFE ID to a
+ * tenant, refuses it when no rule matches, and records every accepted and
+ * refused TLS connection in the audit trail (tls/tls-connection-admission.ts).
+ * The certificate files are re-read while the source runs: new
+ * connections get a renewed certificate without a restart.
  */
-import { readFileSync } from 'node:fs';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer as createTcpServer, isIPv6, type Server as TcpServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
-import { PipelineError, type BuildContext, type ComponentDefinition, type LogRecord, type Source } from '@meshlog/core';
+import { PipelineError, TRANSPORT_SECURITY_SERVICE, type BuildContext, type ComponentDefinition, type LogRecord, type Source, type TransportSecurity } from '@meshlog/core';
+import { CertificateFileError, CertificateFiles } from '../../tls/certificate-files.js';
+import { keepCertificateCurrent, tlsServerOptions, type ListenerTlsConfig } from '../../tls/listener-tls.js';
+import { admitTlsConnection, recordFailedHandshake } from '../../tls/tls-connection-admission.js';
 import { SyslogSourceConfigSchema, type SyslogSourceConfig } from './config.js';
 import { SyslogFramer } from './syslog-framing.js';
 import { parseSyslog } from './syslog-parse.js';
@@ -64,7 +69,9 @@ const MAX_RETRY_BACKOFF_MS = 5000;
 
 class SyslogSource implements Source {
   readonly kind = 'source' as const;
-  private readonly tlsOptions: TlsOptions | undefined;
+  private readonly tls: { config: ListenerTlsConfig; files: CertificateFiles } | undefined;
+  private readonly security: TransportSecurity | undefined;
+  private stopWatchingCertificate: (() => void) | undefined;
   private tcpServer: TcpServer | undefined;
   private tlsServer: TlsServer | undefined;
   private udp: UdpSocket | undefined;
@@ -85,24 +92,24 @@ class SyslogSource implements Source {
     readonly config: SyslogSourceConfig,
     readonly ctx: BuildContext,
   ) {
+    this.security = ctx.services.get<TransportSecurity>(TRANSPORT_SECURITY_SERVICE);
     const tls = config.tls;
     if (config.tls_port !== 0 && tls?.cert_file !== undefined && tls.key_file !== undefined) {
-      const read = (key: string, path: string): Buffer => {
-        try {
-          return readFileSync(path);
-        } catch (err) {
-          throw new Error(`source ${ctx.id}: tls.${key}: cannot read ${path}: ${(err as Error).message}`, { cause: err });
-        }
+      const listenerTls: ListenerTlsConfig = {
+        cert_file: tls.cert_file,
+        key_file: tls.key_file,
+        ...(tls.ca_file !== undefined ? { client_ca_file: tls.ca_file } : {}),
+        client_auth: tls.client_auth,
+        min_version: tls.min_version,
+        handshake_timeout_ms: config.tls_handshake_timeout_ms,
       };
-      this.tlsOptions = {
-        cert: read('cert_file', tls.cert_file),
-        key: read('key_file', tls.key_file),
-        ...(tls.ca_file !== undefined ? { ca: read('ca_file', tls.ca_file) } : {}),
-        requestCert: tls.client_auth !== 'none',
-        rejectUnauthorized: tls.client_auth === 'required',
-        minVersion: 'TLSv1.2',
-        handshakeTimeout: config.tls_handshake_timeout_ms,
-      };
+      try {
+        this.tls = { config: listenerTls, files: new CertificateFiles(listenerTls, { label: `${ctx.id} tls`, logger: ctx.logger }) };
+      } catch (err) {
+        if (!(err instanceof CertificateFileError)) throw err;
+        // This source's key for the client CA is ca_file.
+        throw new Error(`source ${ctx.id}: tls.${err.key === 'client_ca_file' ? 'ca_file' : err.key} ${err.path}: ${err.problem}`, { cause: err });
+      }
     }
   }
 
@@ -121,24 +128,25 @@ class SyslogSource implements Source {
       listening.push(`udp ${config.address}:${config.port}`);
     }
     if (config.tls_port !== 0) {
-      if (!this.tlsOptions) {
+      if (!this.tls) {
         ctx.logger.warn('syslog over TLS stays off: no certificate configured', {
           port: config.tls_port,
           missing: 'tls.cert_file',
           hint: 'set tls.cert_file and tls.key_file on this source (server.syslog_tls.cert_file and key_file for the default pipeline)',
         });
       } else {
-        this.tlsServer = createTlsServer(this.tlsOptions, (socket: TLSSocket) => {
-          const version = socket.getProtocol();
-          this.accept(socket, { peerAddress: socket.remoteAddress, transport: 'tls', tlsVersion: version ? version.replace(/^TLSv/, '') : undefined });
-        });
+        const options: TlsOptions = tlsServerOptions(this.tls.config, this.tls.files);
+        this.tlsServer = createTlsServer(options, (socket: TLSSocket) => void this.admitTls(socket));
+        const admission = { security: this.security, source: ctx.id, protocol: 'syslog', logger: ctx.logger };
         this.tlsServer.on('tlsClientError', (err: Error, socket: TLSSocket) => {
           ctx.metrics.error(/timed? ?out/i.test(err.message) ? 'tls_handshake_timeout' : 'tls_handshake_failed');
           ctx.logger.debug('TLS handshake failed', { peer: socket.remoteAddress, error: err.message });
           socket.destroy();
+          void recordFailedHandshake(err, socket, admission);
         });
         await this.listen(this.tlsServer, config.tls_port, 'tls');
-        listening.push(`tls ${config.address}:${config.tls_port}`);
+        this.stopWatchingCertificate = keepCertificateCurrent(this.tlsServer, this.tls.config, this.tls.files, { security: this.security });
+        listening.push(`tls ${config.address}:${config.tls_port}${this.tls.config.client_auth !== 'none' ? ` (client certificates ${this.tls.config.client_auth})` : ''}`);
       }
     }
     ctx.logger.info('syslog listening', { listeners: listening, tenant: config.tenant });
@@ -180,12 +188,34 @@ class SyslogSource implements Source {
     });
   }
 
-  private accept(socket: Socket, arrival: Arrival): void {
+  /**
+   * A TLS connection whose handshake completed: its tenant is decided (and
+   * the decision recorded) before a byte of it is read.
+   */
+  private async admitTls(socket: TLSSocket): Promise<void> {
+    // Errors while the decision is pending must not reach the process.
+    socket.on('error', (err) => this.ctx.logger.debug('syslog connection error', { peer: socket.remoteAddress, error: err.message }));
+    const admitted = await admitTlsConnection(socket, {
+      security: this.security,
+      source: this.ctx.id,
+      protocol: 'syslog',
+      defaultTenant: this.config.tenant,
+      logger: this.ctx.logger,
+    });
+    if (!admitted) {
+      this.ctx.metrics.error('tls_client_refused');
+      return;
+    }
+    const version = socket.getProtocol();
+    this.accept(socket, { peerAddress: socket.remoteAddress, transport: 'tls', tlsVersion: version ? version.replace(/^TLSv/, '') : undefined }, admitted.tenant);
+  }
+
+  private accept(socket: Socket, arrival: Arrival, tenant = this.config.tenant): void {
     if (this.stopping) {
       socket.destroy();
       return;
     }
-    const conn = new StreamConnection(this, socket, arrival);
+    const conn = new StreamConnection(this, socket, arrival, tenant);
     this.connections.add(conn);
     socket.once('close', () => this.connections.delete(conn));
   }
@@ -194,7 +224,7 @@ class SyslogSource implements Source {
    * Turns frames into records. Called once per chunk or datagram so the
    * clock is read once for all the messages that arrived together.
    */
-  decodeFrames(frames: Buffer[], originals: number[], arrival: Arrival, into: PendingBatch): void {
+  decodeFrames(frames: Buffer[], originals: number[], arrival: Arrival, into: PendingBatch, tenant: string): void {
     const nowMs = Date.now();
     const observed = BigInt(nowMs) * 1_000_000n;
     const { config, ctx } = this;
@@ -211,7 +241,7 @@ class SyslogSource implements Source {
         ctx.metrics.error('syslog_parse_error');
         this.warnings.warn(ctx, 'a line is not syslog', { error: parsed.error, peer: arrival.peerAddress, kept: config.on_parse_error === 'keep' });
         if (config.on_parse_error === 'drop') {
-          ctx.metrics.discarded(1, 'invalid', config.tenant);
+          ctx.metrics.discarded(1, 'invalid', tenant);
           continue;
         }
         record = unparsedRecord(text, parsed.error, observed, arrival);
@@ -231,7 +261,7 @@ class SyslogSource implements Source {
     while (end > 0 && (msg[end - 1] === 0x0a || msg[end - 1] === 0x0d || msg[end - 1] === 0x00)) end--;
     if (end === 0) return;
     try {
-      this.decodeFrames([msg.subarray(0, end)], [msg.length], { peerAddress: peer, transport: 'udp' }, this.udpBatch);
+      this.decodeFrames([msg.subarray(0, end)], [msg.length], { peerAddress: peer, transport: 'udp' }, this.udpBatch, this.config.tenant);
     } catch (err) {
       this.internalError(err, peer);
     }
@@ -256,7 +286,7 @@ class SyslogSource implements Source {
       return;
     }
     this.udpInFlight++;
-    this.track(this.deliverOnce(records).finally(() => this.udpInFlight--));
+    this.track(this.deliverOnce(records, this.config.tenant).finally(() => this.udpInFlight--));
   }
 
   track(p: Promise<void>): void {
@@ -264,29 +294,29 @@ class SyslogSource implements Source {
     void p.finally(() => this.deliveries.delete(p));
   }
 
-  private emit(records: LogRecord[]): Promise<void> {
-    return this.ctx.emit({ kind: 'logs', tenant: this.config.tenant, source: this.ctx.id, records }, { maxWaitMs: this.config.max_wait_ms });
+  private emit(records: LogRecord[], tenant: string): Promise<void> {
+    return this.ctx.emit({ kind: 'logs', tenant, source: this.ctx.id, records }, { maxWaitMs: this.config.max_wait_ms });
   }
 
   /** UDP: one attempt; a refusal drops the batch, counted. */
-  private async deliverOnce(records: LogRecord[]): Promise<void> {
+  private async deliverOnce(records: LogRecord[], tenant: string): Promise<void> {
     try {
-      await this.emit(records);
+      await this.emit(records, tenant);
     } catch (err) {
-      this.countFailure(records.length, err);
+      this.countFailure(records.length, err, tenant);
     }
   }
 
   /** TCP/TLS: retries what the pipeline refuses for now, until it is taken or the source stops. */
-  async deliverStream(records: LogRecord[]): Promise<void> {
+  async deliverStream(records: LogRecord[], tenant: string): Promise<void> {
     let backoff = 100;
     for (;;) {
       try {
-        await this.emit(records);
+        await this.emit(records, tenant);
         return;
       } catch (err) {
         if (!(err instanceof PipelineError) || !err.retryable || this.stopping) {
-          this.countFailure(records.length, err);
+          this.countFailure(records.length, err, tenant);
           return;
         }
         this.ctx.metrics.error(`retry_${err.reason}`);
@@ -296,10 +326,10 @@ class SyslogSource implements Source {
     }
   }
 
-  private countFailure(n: number, err: unknown): void {
+  private countFailure(n: number, err: unknown, tenant: string): void {
     const pe = err instanceof PipelineError ? err : undefined;
     const reason = pe?.reason === 'queue_full' ? 'queue_full' : this.stopping || pe?.reason === 'not_running' ? 'shutdown' : 'delivery_failed';
-    this.ctx.metrics.discarded(n, reason, this.config.tenant);
+    this.ctx.metrics.discarded(n, reason, tenant);
     this.warnings.warn(this.ctx, 'syslog records could not be delivered', { records: n, reason, error: (err as Error).message });
   }
 
@@ -326,6 +356,7 @@ class SyslogSource implements Source {
 
   private async doStop(): Promise<void> {
     this.stopping = true;
+    this.stopWatchingCertificate?.();
     const closed: Promise<void>[] = [];
     for (const server of [this.tcpServer, this.tlsServer]) {
       if (server) closed.push(new Promise((resolve) => server.close(() => resolve())));
@@ -394,6 +425,7 @@ class StreamConnection {
     private readonly source: SyslogSource,
     readonly socket: Socket,
     private readonly arrival: Arrival,
+    private readonly tenant: string,
   ) {
     const { config, ctx } = source;
     this.framer = new SyslogFramer(config.max_message_bytes);
@@ -426,7 +458,7 @@ class StreamConnection {
 
   private decodeCollected(): void {
     if (this.frames.length === 0) return;
-    this.source.decodeFrames(this.frames, this.originals, this.arrival, this.batch);
+    this.source.decodeFrames(this.frames, this.originals, this.arrival, this.batch, this.tenant);
     this.frames.length = 0;
     this.originals.length = 0;
   }
@@ -455,7 +487,7 @@ class StreamConnection {
       this.socket.setTimeout(0);
     }
     this.source.track(
-      this.source.deliverStream(records).finally(() => {
+      this.source.deliverStream(records, this.tenant).finally(() => {
         this.inFlight--;
         if (this.paused && this.inFlight < MAX_IN_FLIGHT) {
           this.paused = false;
