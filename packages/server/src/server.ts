@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { GRPC_INGEST_SERVICE, HTTP_INGEST_SERVICE, Pipeline, PipelineMetrics, ServiceMap, createLogger, type Logger } from '@meshlog/core';
-import { LogStore, RetentionScheduler, RetentionService, STORE_SERVICE, openEmbeddedStore, type EncryptionStatus } from '@meshlog/store';
+import { ApprovalCatalog, LogStore, RetentionScheduler, RetentionService, STORE_SERVICE, openEmbeddedStore, type EncryptionStatus } from '@meshlog/store';
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp } from './http/app.js';
 import { FastifyIngestHost } from './http/ingest-host.js';
@@ -18,6 +18,8 @@ import { registerLokiRoutes } from './http/loki-routes.js';
 import { registerTraceRoutes } from './http/trace-routes.js';
 import { registerRetentionRoutes } from './http/retention-routes.js';
 import { RetentionMetrics } from './retention/retention-metrics.js';
+import { ApprovalService } from './approvals/approval-service.js';
+import { registerApprovalRoutes } from './http/approval-routes.js';
 import { TokenStore } from './auth/token-store.js';
 import { AuditTrail } from './audit/audit-trail.js';
 import { tokenAuthenticator } from './http/auth-hook.js';
@@ -149,11 +151,16 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     run: () => retentionMetrics.observe('schedule', () => retention.enforce()),
     logger: retentionLogger,
   });
+  const approvals = new ApprovalService(new ApprovalCatalog(store.backend, store.database), { logger: logger.child({ component: 'approvals' }) });
   registerRetentionRoutes(http, {
     retention,
+    approvals,
     defaultKeepDays: config.retention.default_keep_days,
     enforce: (scope) => retentionMetrics.observe('api', () => retention.enforce(scope), scope.tenant),
   });
+
+  // After every route that registers an approval kind.
+  registerApprovalRoutes(http, approvals);
 
   let grpcAddress: string | undefined;
   if (grpcHost) {

@@ -33,3 +33,4 @@ export { TenantReader, AUDIT_STREAM_LABEL, AUDIT_STREAM_VALUE, type ReadScope } 
 export { IngestWal, type IngestWalOptions, type WalApplyTarget, type WalAppend, type WalStats } from './wal/ingest-wal.js';
 export { encodeGroup, decodeGroup, type WalBatch, type WalGroup, type WalKeys } from './wal/wal-format.js';
 export * from './retention/index.js';
+export { ApprovalCatalog, type Approval, type ApprovalStatus } from './approvals/approval-catalog.js';

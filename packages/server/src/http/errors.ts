@@ -13,9 +13,11 @@ export const ERRORS = {
   unsupported: { status: 400, retryable: false, summary: 'The query uses a feature this server does not support yet.' },
   payload_too_large: { status: 413, retryable: false, summary: 'The request body (after decompression) exceeds `server.max_request_bytes`.' },
   not_found: { status: 404, retryable: false, summary: 'No such endpoint or object.' },
+  conflict: { status: 409, retryable: false, summary: 'The object is not in a state that allows this (an approval already decided or expired, a purge overlapping a legal hold); the message says which.' },
   limit_exceeded: { status: 400, retryable: false, summary: 'The query exceeds a limit (range, entries, rows scanned); the message says which and how to narrow it.' },
   query_timeout: { status: 504, retryable: true, summary: 'The query ran longer than `limits.query_timeout_ms`.' },
   overloaded: { status: 429, retryable: true, summary: 'Ingest queues are full; retry after the Retry-After interval.' },
+  rate_limited: { status: 429, retryable: true, summary: "The identity or tenant is over its request rate or quota (`limits.rate`); retry after the Retry-After interval." },
   unavailable: { status: 503, retryable: true, summary: 'The store or pipeline is not available (starting or shutting down, or a ClickHouse shard is down: the message names it).' },
   internal: { status: 500, retryable: true, summary: 'An unexpected error; it is logged with the request id.' },
 } as const;
