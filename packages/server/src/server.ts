@@ -22,6 +22,8 @@ import { ApprovalService } from './approvals/approval-service.js';
 import { registerApprovalRoutes } from './http/approval-routes.js';
 import { TokenStore } from './auth/token-store.js';
 import { AuditTrail } from './audit/audit-trail.js';
+import { RateLimiter } from './limits/rate-limiter.js';
+import { rateLimitsOf } from './http/rate-limit-hook.js';
 import { tokenAuthenticator } from './http/auth-hook.js';
 import type { RouteRule } from './http/route-access.js';
 import { GrpcJsIngestHost, bearerTokenAuthenticator } from './grpc/grpc-ingest-host.js';
@@ -95,6 +97,9 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const admin = tokens.bootstrapAdmin();
 
   const audit = new AuditTrail(store, logger.child({ component: 'audit' }));
+  // One limiter for both listeners: an identity's HTTP requests and gRPC calls share its budget.
+  const limiter = new RateLimiter();
+  const rateLimits = rateLimitsOf(config.limits.rate);
   const metrics = new PipelineMetrics();
   let ready = false;
   const { app: http, routes } = createHttpApp({
@@ -102,6 +107,8 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     store,
     audit,
     operatorTenant: OPERATOR_TENANT,
+    limiter,
+    rateLimits,
     metrics,
     logger,
     maxRequestBytes: config.server.max_request_bytes,
@@ -129,6 +136,12 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
             authenticate: bearerTokenAuthenticator((token) => tokens.verify(token)),
             audit,
             operatorTenant: OPERATOR_TENANT,
+            rateLimit: (principal, bytes) =>
+              limiter.take([
+                { key: `identity:${principal.id}`, spec: rateLimits.perIdentity },
+                { key: `tenant:${principal.tenant}`, spec: rateLimits.perTenant },
+                ...(bytes > 0 ? [{ key: `bytes:${principal.tenant}`, spec: rateLimits.ingestBytesPerTenant, cost: bytes }] : []),
+              ]),
           },
           logger.child({ component: 'grpc' }),
         )

@@ -168,8 +168,38 @@ export const StorageSchema = z
   })
   .strict();
 
+const bucket = (rate: number, burst: number) =>
+  z
+    .object({
+      /** Sustained rate; 0 = unlimited. */
+      per_second: z.number().min(0),
+      /** What may arrive at once above the rate. */
+      burst: z.number().positive(),
+    })
+    .strict()
+    .default({ per_second: rate, burst });
+
+/**
+ * Rate limits and quotas (token buckets, per server; see limits/rate-limiter.ts).
+ * Over a limit, HTTP answers 429 `rate_limited` with Retry-After, gRPC
+ * RESOURCE_EXHAUSTED with a RetryInfo delay.
+ */
+export const RateLimitsSchema = z
+  .object({
+    /** Requests (HTTP requests, gRPC calls) per identity. */
+    per_identity: bucket(500, 1000),
+    /** Requests per tenant, all its identities together. */
+    per_tenant: bucket(2000, 4000),
+    /** Ingest volume per tenant, in MiB of request bodies (as received, before decompression). */
+    ingest_mib_per_tenant: bucket(64, 256),
+    /** Failed authentications per client address (guessing tokens): past it, the address gets 429 before its credentials are checked. */
+    auth_failures_per_address: bucket(1, 20),
+  })
+  .strict();
+
 export const LimitsSchema = z
   .object({
+    rate: RateLimitsSchema.default(RateLimitsSchema.parse({})),
     max_query_range_hours: z.number().positive().default(30 * 24),
     max_entries_limit: z.number().int().positive().default(5000),
     query_timeout_ms: z.number().int().positive().default(30_000),

@@ -29,11 +29,14 @@ export class ApiError extends Error {
   readonly status: number;
   /** For `unauthenticated`: which way it failed (protocols such as Splunk HEC answer each differently). */
   readonly authFailure: AuthFailure | undefined;
-  constructor(code: ErrorCode, message: string, opts: { authFailure?: AuthFailure } = {}) {
+  /** For retryable errors: the Retry-After the client gets (default 1 s). */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(code: ErrorCode, message: string, opts: { authFailure?: AuthFailure; retryAfterSeconds?: number } = {}) {
     super(message);
     this.name = 'ApiError';
     this.code = code;
     this.status = ERRORS[code].status;
     this.authFailure = opts.authFailure;
+    this.retryAfterSeconds = opts.retryAfterSeconds;
   }
 }
