@@ -95,7 +95,7 @@ export async function ingestSuite(opts: IngestOptions): Promise<Figures> {
       const r = await send(server, port);
       const cpu = cpuSecondsOf(server.proc.pid) - cpu0;
       // Every acknowledgement is in: the store must hold every record, none discarded on the way.
-      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      const metrics = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.token}` } })).text();
       const stored = metricValue(metrics, 'meshlog_component_sent_records_total', 'store');
       const discarded = metricTotal(metrics, 'meshlog_component_discarded_records_total');
       if (stored < ds.records || discarded > 0) throw new Error(`${label}: the store holds ${stored} of ${ds.records} records, ${discarded} discarded`);
@@ -152,7 +152,7 @@ export async function ingestSuite(opts: IngestOptions): Promise<Figures> {
       servers.push(server);
       await waitForPort(port, undefined, 'meshlog syslog');
       // Records the syslog source handed to the pipeline and got acknowledged (durable).
-      const sent = async (): Promise<number> => metricValue(await (await fetch(`${server.url}/metrics`)).text(), 'meshlog_component_sent_records_total', 'syslog');
+      const sent = async (): Promise<number> => metricValue(await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.token}` } })).text(), 'meshlog_component_sent_records_total', 'syslog');
       const r = await timeReceive('meshlog', server.proc.pid, send(port), sent, opts.messages, deadlineMs);
       await server.stop();
       figures['ingest.syslog_tcp_records_per_s'] = Math.round(opts.messages / r.seconds);
