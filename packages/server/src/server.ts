@@ -16,6 +16,7 @@ import { createHttpApp } from './http/app.js';
 import { FastifyIngestHost } from './http/ingest-host.js';
 import { registerLokiRoutes } from './http/loki-routes.js';
 import { registerTraceRoutes } from './http/trace-routes.js';
+import { registerAuditRoutes } from './http/audit-routes.js';
 import { registerRetentionRoutes } from './http/retention-routes.js';
 import { RetentionMetrics } from './retention/retention-metrics.js';
 import { ApprovalService } from './approvals/approval-service.js';
@@ -23,6 +24,7 @@ import { registerApprovalRoutes } from './http/approval-routes.js';
 import { TokenStore } from './auth/token-store.js';
 import { AuditTrail } from './audit/audit-trail.js';
 import { RateLimiter } from './limits/rate-limiter.js';
+import { Masker } from './privacy/masker.js';
 import { rateLimitsOf } from './http/rate-limit-hook.js';
 import { tokenAuthenticator } from './http/auth-hook.js';
 import type { RouteRule } from './http/route-access.js';
@@ -109,6 +111,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     operatorTenant: OPERATOR_TENANT,
     limiter,
     rateLimits,
+    masker: new Masker({ attributes: config.privacy.personal_attributes, patterns: config.privacy.personal_patterns }),
     metrics,
     logger,
     maxRequestBytes: config.server.max_request_bytes,
@@ -152,6 +155,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
 
   registerLokiRoutes(http, { maxEntriesLimit: config.limits.max_entries_limit, maxQueryRangeHours: config.limits.max_query_range_hours });
   registerTraceRoutes(http);
+  registerAuditRoutes(http);
 
   const retentionLogger = logger.child({ component: 'retention' });
   const retention = new RetentionService(store, { defaultKeepDays: config.retention.default_keep_days, logger: retentionLogger });

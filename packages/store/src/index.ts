@@ -29,7 +29,7 @@ export { capabilitiesFor, type Capabilities } from './schema/capabilities.js';
 export { MIGRATIONS, embeddedDeployment, type Deployment, type TableSpec, type SchemaStep } from './schema/migrations.js';
 export { storeSink, STORE_SERVICE } from './sink/store-sink.js';
 export * from './query/log-select.js';
-export { TenantReader, AUDIT_STREAM_LABEL, AUDIT_STREAM_VALUE, type ReadScope } from './query/tenant-reader.js';
+export { TenantReader, AUDIT_STREAM_LABEL, AUDIT_STREAM_VALUE, type ReadScope, type RowMasker } from './query/tenant-reader.js';
 export { IngestWal, type IngestWalOptions, type WalApplyTarget, type WalAppend, type WalStats } from './wal/ingest-wal.js';
 export { encodeGroup, decodeGroup, type WalBatch, type WalGroup, type WalKeys } from './wal/wal-format.js';
 export * from './retention/index.js';

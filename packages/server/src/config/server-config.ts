@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { ConfigSource, buildPipelineSpec, type ComponentRegistry, type PipelineSpec } from '@meshlog/core';
 import { MAX_KEEP_DAYS, SelectorError, canonicalSelector, type EncryptionSetting } from '@meshlog/store';
 import { SyslogTlsSchema } from '@meshlog/components';
+import { DEFAULT_MASK_RULES } from '../privacy/masker.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -259,6 +260,34 @@ export const RetentionSchema = z
   })
   .strict();
 
+/**
+ * Personal data shown masked to readers without `logs:read_personal`
+ * (viewers); see privacy/masker.ts. Each list replaces its default.
+ */
+export const PrivacySchema = z
+  .object({
+    /** Attribute names whose values are masked whole. */
+    personal_attributes: z.array(z.string().min(1)).default([...DEFAULT_MASK_RULES.attributes]),
+    /** Regular expressions masked wherever they match in bodies and attribute values. */
+    personal_patterns: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[a-z0-9_]+$/, 'lower-case letters, digits and _ (it is shown as [masked:<name>])'),
+            regex: z.string().superRefine((r, ctx) => {
+              try {
+                new RegExp(r);
+              } catch (err) {
+                ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(err as Error).message}` });
+              }
+            }),
+          })
+          .strict(),
+      )
+      .default(DEFAULT_MASK_RULES.patterns.map((p) => ({ ...p }))),
+  })
+  .strict();
+
 export const ServerFileSchema = z
   .object({
     server: ServerSectionSchema.default(ServerSectionSchema.parse({})),
@@ -266,6 +295,7 @@ export const ServerFileSchema = z
     storage: StorageSchema.default(StorageSchema.parse({})),
     limits: LimitsSchema.default(LimitsSchema.parse({})),
     retention: RetentionSchema.default(RetentionSchema.parse({})),
+    privacy: PrivacySchema.default(PrivacySchema.parse({})),
     sources: z.record(z.string(), z.unknown()).optional(),
     transforms: z.record(z.string(), z.unknown()).optional(),
     sinks: z.record(z.string(), z.unknown()).optional(),

@@ -12,7 +12,7 @@ import helmet from 'helmet';
 import type { PipelineMetrics, Logger } from '@meshlog/core';
 import { StoreError } from '@meshlog/store';
 import { ApiError, ERRORS, type ErrorCode } from './errors.js';
-import type { LogStore } from '@meshlog/store';
+import type { LogStore, RowMasker } from '@meshlog/store';
 import { installAuth, type HttpAuthenticator } from './auth-hook.js';
 import { installAuditHook, genRequestId } from './audit-hook.js';
 import { installRouteAccess, type RouteRule } from './route-access.js';
@@ -29,6 +29,8 @@ export interface HttpAppOptions {
   operatorTenant: string;
   limiter: RateLimiter;
   rateLimits: RateLimits;
+  /** Applied to query results of principals without `logs:read_personal`. */
+  masker: RowMasker;
   metrics: PipelineMetrics;
   logger: Logger;
   maxRequestBytes: number;
@@ -43,6 +45,8 @@ const STORE_ERRORS: Partial<Record<StoreError['code'], ErrorCode>> = {
   unavailable: 'unavailable',
   timeout: 'query_timeout',
   limit: 'limit_exceeded',
+  // The audit trail, asked for by someone who may not read it.
+  forbidden: 'forbidden',
   // The client went away; the answer goes nowhere, but it must not count as a server fault.
   cancelled: 'bad_request',
 };
@@ -98,7 +102,7 @@ export function createHttpApp(opts: HttpAppOptions): HttpApp {
   app.addHook('onRequest', (req, reply, done) => securityHeaders(req.raw, reply.raw, (err?: unknown) => done(err as Error | undefined)));
   installAuditHook(app, { trail: opts.audit, operatorTenant: opts.operatorTenant });
   installRateLimits(app, opts.limiter, opts.rateLimits);
-  installAuth(app, { authenticators: opts.authenticators, store: opts.store });
+  installAuth(app, { authenticators: opts.authenticators, store: opts.store, masker: opts.masker });
 
   app.setErrorHandler((err, req, reply) => {
     let status: number;
