@@ -14,8 +14,7 @@ test('a bucket admits its burst, then refuses with the wait until the next token
 });
 
 test('all or nothing across buckets: a refused call takes no token from the buckets that had room', () => {
-  let now = 0;
-  const limiter = new RateLimiter(100, () => now);
+  const limiter = new RateLimiter(100, () => 0);
   const identity = { ratePerSecond: 10, burst: 10 };
   const tenant = { ratePerSecond: 1, burst: 1 };
   assert.equal(limiter.take([{ key: 'identity:a', spec: identity }, { key: 'tenant:t', spec: tenant }]), 0);
