@@ -108,6 +108,8 @@ const SAMPLES: Record<string, SampleOf> = {
   'POST /api/v1/retention/enforce': () => ({ path: '/api/v1/retention/enforce' }),
   'GET /api/v1/retention/deletions': () => ({ path: '/api/v1/retention/deletions' }),
   'GET /api/v1/retention/changes': () => ({ path: '/api/v1/retention/changes' }),
+  'GET /api/v1/keys': () => ({ path: '/api/v1/keys' }),
+  'POST /api/v1/keys/storage/rotate': () => ({ path: '/api/v1/keys/storage/rotate' }),
   'GET /api/v1/approvals': () => ({ path: '/api/v1/approvals' }),
   'GET /api/v1/approvals/:id': () => ({ path: `/api/v1/approvals/${fixtures.approvalId}` }),
   'POST /api/v1/approvals/:id/approve': () => ({ path: `/api/v1/approvals/${fixtures.approvalId}/approve` }),
@@ -117,9 +119,10 @@ const SAMPLES: Record<string, SampleOf> = {
 /**
  * Refusals by a service, not by the route rule, that an allowed role may get
  * (documented in docs/security.md): deciding a request needs the action's
- * own permission too.
+ * own permission too; storage keys are the operator tenant's only.
  */
-const SERVICE_REFUSALS = [/approving .* needs the "approvals:decide" and "[a-z:_]+" permissions/, /rejecting .* needs the "approvals:decide" and "[a-z:_]+" permissions/];
+const SERVICE_REFUSALS = [
+  /storage keys belong to the server: only principals of the operator tenant/,/approving .* needs the "approvals:decide" and "[a-z:_]+" permissions/, /rejecting .* needs the "approvals:decide" and "[a-z:_]+" permissions/];
 
 interface Made {
   requestId: string;

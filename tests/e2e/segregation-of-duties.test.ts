@@ -189,3 +189,23 @@ test('every step of an approval is in the audit trail, with the request before a
   assert.equal(records[2]!.change!.before!.status, 'pending');
   assert.equal(records[2]!.change!.after!.status, 'rejected');
 });
+
+test('a storage key rotation waits for a second admin; the key list never shows key material', async () => {
+  const before = (await api('GET', '/api/v1/keys', adminA)).json.data as { encrypted: boolean; key_file_ids: number[]; current_id: number; fingerprints: Record<string, string> };
+  assert.equal(before.encrypted, true);
+  assert.equal(before.key_file_ids.length, 1);
+  const k = before.key_file_ids[0]!;
+  const asked = await api('POST', '/api/v1/keys/storage/rotate', adminA);
+  assert.equal(asked.status, 202, JSON.stringify(asked.json));
+  const id = (asked.json.data as Approval).id;
+  assert.deepEqual(((await api('GET', '/api/v1/keys', adminA)).json.data as { key_file_ids: number[] }).key_file_ids, [k], 'no new key before approval');
+  assert.equal((await api('POST', `/api/v1/approvals/${id}/approve`, adminA)).status, 403);
+  const approved = await api('POST', `/api/v1/approvals/${id}/approve`, securityAdmin);
+  assert.equal(approved.status, 200, JSON.stringify(approved.json));
+  const result = (approved.json.data as Approval).result as { new_key_id: number; key_ids_after: number[] };
+  assert.deepEqual([result.new_key_id, result.key_ids_after], [k + 1, [k, k + 1]]);
+  const after = (await api('GET', '/api/v1/keys', adminA)).json.data as { key_file_ids: number[]; current_id: number; fingerprints: Record<string, string> };
+  assert.deepEqual(after.key_file_ids, [k, k + 1]);
+  assert.equal(after.current_id, k, 'the running server keeps encrypting with its key until restarted');
+  for (const f of Object.values(after.fingerprints)) assert.match(f, /^[0-9a-f]{16}$/, 'a fingerprint, not a key');
+});

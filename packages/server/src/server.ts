@@ -21,6 +21,7 @@ import { registerRetentionRoutes } from './http/retention-routes.js';
 import { RetentionMetrics } from './retention/retention-metrics.js';
 import { ApprovalService } from './approvals/approval-service.js';
 import { registerApprovalRoutes } from './http/approval-routes.js';
+import { registerKeyRoutes } from './http/key-routes.js';
 import { TokenStore } from './auth/token-store.js';
 import { AuditTrail } from './audit/audit-trail.js';
 import { RateLimiter } from './limits/rate-limiter.js';
@@ -176,6 +177,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     enforce: (scope) => retentionMetrics.observe('api', () => retention.enforce(scope), scope.tenant),
   });
 
+  registerKeyRoutes(http, { encryption, dataDir, operatorTenant: OPERATOR_TENANT, approvals });
   // After every route that registers an approval kind.
   registerApprovalRoutes(http, approvals);
 
