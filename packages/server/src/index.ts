@@ -5,3 +5,4 @@ export { StorageEncryptionError, type EncryptionStatus } from '@meshlog/store';
 export { serverRegistry } from './registry.js';
 export { ERRORS, ApiError, type ErrorCode } from './http/errors.js';
 export { TokenStore } from './auth/token-store.js';
+export { UserStore } from './auth/user-store.js';

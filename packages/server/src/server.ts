@@ -19,8 +19,16 @@ import { registerTraceRoutes } from './http/trace-routes.js';
 import { registerRetentionRoutes } from './http/retention-routes.js';
 import { RetentionMetrics } from './retention/retention-metrics.js';
 import { TokenStore } from './auth/token-store.js';
+import { UserStore } from './auth/user-store.js';
+import { SessionStore } from './auth/session-store.js';
+import { LoginThrottle } from './auth/login-throttle.js';
+import { OidcSignIn } from './auth/oidc.js';
+import { oidcClientSecret } from './auth/auth-config.js';
 import { AuditTrail } from './audit/audit-trail.js';
 import { tokenAuthenticator } from './http/auth-hook.js';
+import { sessionAuthenticator } from './http/session-auth.js';
+import { registerIdentityRoutes } from './http/identity-routes.js';
+import { registerAuthRoutes } from './http/auth-routes.js';
 import type { RouteRule } from './http/route-access.js';
 import { GrpcJsIngestHost, bearerTokenAuthenticator } from './grpc/grpc-ingest-host.js';
 import { encryptionSetting, type ServerConfig } from './config/server-config.js';
@@ -91,12 +99,17 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
 
   const tokens = new TokenStore(dataDir);
   const admin = tokens.bootstrapAdmin();
+  const auth = config.auth;
+  const users = new UserStore(dataDir);
+  const sessions = new SessionStore(dataDir, { idleMs: auth.sessions.idle_timeout_seconds * 1000, absoluteMs: auth.sessions.absolute_timeout_seconds * 1000 });
+  const oidc = auth.oidc ? new OidcSignIn(auth.oidc, oidcClientSecret(auth.oidc, (m, f) => logger.warn(m, f))) : undefined;
 
   const audit = new AuditTrail(store, logger.child({ component: 'audit' }));
   const metrics = new PipelineMetrics();
   let ready = false;
   const { app: http, routes } = createHttpApp({
-    authenticators: [tokenAuthenticator(tokens)],
+    // A request with an API token is the token's; only without one does a session cookie count.
+    authenticators: [tokenAuthenticator(tokens), sessionAuthenticator(sessions, users)],
     store,
     audit,
     operatorTenant: OPERATOR_TENANT,
@@ -137,6 +150,24 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
 
   registerLokiRoutes(http, { maxEntriesLimit: config.limits.max_entries_limit, maxQueryRangeHours: config.limits.max_query_range_hours });
   registerTraceRoutes(http);
+  registerIdentityRoutes(http, { tokens, users, sessions, passwordMinLength: auth.passwords.min_length });
+  const t = auth.login_throttle;
+  registerAuthRoutes(http, {
+    users,
+    sessions,
+    tokens,
+    throttle: new LoginThrottle({
+      freeFailures: t.free_failures,
+      freeFailuresPerAddress: t.free_failures_per_address,
+      baseDelayMs: t.base_delay_seconds * 1000,
+      maxDelayMs: t.max_delay_seconds * 1000,
+      forgetMs: t.forget_after_seconds * 1000,
+    }),
+    oidc,
+    postLoginRedirect: auth.oidc?.post_login_redirect ?? '/',
+    passwordMinLength: auth.passwords.min_length,
+    idleTimeoutSeconds: auth.sessions.idle_timeout_seconds,
+  });
 
   const retentionLogger = logger.child({ component: 'retention' });
   const retention = new RetentionService(store, { defaultKeepDays: config.retention.default_keep_days, logger: retentionLogger });
@@ -193,6 +224,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
       await pipeline.stop();
       await retention.idle();
       await store.close();
+      tokens.flushLastUse();
       logger.info('meshlog server stopped');
     })();
     return stopping;

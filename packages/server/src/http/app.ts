@@ -96,7 +96,7 @@ export function createHttpApp(opts: HttpAppOptions): HttpApp {
     }
     req.audit.reason = message;
     const retryable = ERRORS[code as keyof typeof ERRORS]?.retryable === true && status !== 500;
-    if (retryable) void reply.header('retry-after', '1');
+    if (retryable) void reply.header('retry-after', String(err instanceof ApiError && err.retryAfterSeconds !== undefined ? err.retryAfterSeconds : 1));
     // An ingest route whose protocol has its own error shape answers in it (Splunk HEC's {"text","code"}).
     const render = (req.routeOptions.config as Partial<IngestRouteConfig> | undefined)?.renderError;
     if (render) {

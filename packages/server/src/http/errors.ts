@@ -6,8 +6,8 @@
 import type { AuthFailure } from '@meshlog/core';
 
 export const ERRORS = {
-  unauthenticated: { status: 401, retryable: false, summary: 'No valid API token: send `Authorization: Bearer <token>`.' },
-  forbidden: { status: 403, retryable: false, summary: 'The identity lacks the permission this endpoint needs.' },
+  unauthenticated: { status: 401, retryable: false, summary: 'No valid credentials: send `Authorization: Bearer <token>` or sign in; also a wrong username or password, and an ended session.' },
+  forbidden: { status: 403, retryable: false, summary: 'The identity lacks the permission this endpoint needs; or a session-authenticated change without X-CSRF-Token; or a role, tenant or scope the caller may not grant.' },
   bad_request: { status: 400, retryable: false, summary: 'The request is malformed; the message names the problem.' },
   bad_query: { status: 400, retryable: false, summary: 'The LogQL query does not parse or validate; the message gives line and column.' },
   unsupported: { status: 400, retryable: false, summary: 'The query uses a feature this server does not support yet.' },
@@ -16,6 +16,8 @@ export const ERRORS = {
   limit_exceeded: { status: 400, retryable: false, summary: 'The query exceeds a limit (range, entries, rows scanned); the message says which and how to narrow it.' },
   query_timeout: { status: 504, retryable: true, summary: 'The query ran longer than `limits.query_timeout_ms`.' },
   overloaded: { status: 429, retryable: true, summary: 'Ingest queues are full; retry after the Retry-After interval.' },
+  too_many_attempts: { status: 429, retryable: true, summary: 'Too many failed sign-ins for this username or from this address; retry after the Retry-After interval (whatever the password).' },
+  conflict: { status: 409, retryable: false, summary: 'The object already exists (e.g. a username that is taken).' },
   unavailable: { status: 503, retryable: true, summary: 'The store or pipeline is not available (starting or shutting down, or a ClickHouse shard is down: the message names it).' },
   internal: { status: 500, retryable: true, summary: 'An unexpected error; it is logged with the request id.' },
 } as const;
@@ -27,11 +29,14 @@ export class ApiError extends Error {
   readonly status: number;
   /** For `unauthenticated`: which way it failed (protocols such as Splunk HEC answer each differently). */
   readonly authFailure: AuthFailure | undefined;
-  constructor(code: ErrorCode, message: string, opts: { authFailure?: AuthFailure } = {}) {
+  /** Sent as Retry-After instead of the default 1 s of retryable errors (sign-in throttling). */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(code: ErrorCode, message: string, opts: { authFailure?: AuthFailure; retryAfterSeconds?: number } = {}) {
     super(message);
     this.name = 'ApiError';
     this.code = code;
     this.status = ERRORS[code].status;
     this.authFailure = opts.authFailure;
+    this.retryAfterSeconds = opts.retryAfterSeconds;
   }
 }
