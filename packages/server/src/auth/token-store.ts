@@ -88,6 +88,8 @@ export class TokenStore {
   private readonly lastUsed = new Map<string, number>();
   private readonly persistedUse = new Map<string, number>();
   private persistTimer: NodeJS.Timeout | undefined;
+  /** Lookups by id and by legacy hash, rebuilt whenever the file's state object changes. */
+  private indexed: { of: TokenFile; byId: Map<string, StoredToken>; byLegacyHash: Map<string, StoredToken> } | undefined;
   private readonly cacheTtlMs: number;
   private readonly lastUsedPersistMs: number;
 
@@ -160,7 +162,7 @@ export class TokenStore {
   }
 
   get(id: string): ApiToken | undefined {
-    const t = this.file.read().tokens.find((x) => x.id === id);
+    const t = this.lookup().byId.get(id);
     return t ? this.withLastUse(publicToken(t)) : undefined;
   }
 
@@ -199,7 +201,7 @@ export class TokenStore {
     }
     if (id === undefined) return undefined;
     // The record decides, cached or not: a revocation or expiry applies to the next request.
-    const t = this.file.read({ maxAgeMs: 1000 }).tokens.find((x) => x.id === id);
+    const t = this.lookup({ maxAgeMs: 1000 }).byId.get(id);
     if (!t || !usable(t, now)) return undefined;
     this.touch(t.id, now);
     return {
@@ -213,24 +215,33 @@ export class TokenStore {
     };
   }
 
+  private lookup(opts: { maxAgeMs?: number } = {}): { byId: Map<string, StoredToken>; byLegacyHash: Map<string, StoredToken> } {
+    const f = this.file.read(opts);
+    if (this.indexed?.of !== f) {
+      this.indexed = {
+        of: f,
+        byId: new Map(f.tokens.map((t) => [t.id, t])),
+        byLegacyHash: new Map(f.tokens.filter((t) => t.hash.startsWith(LEGACY_HASH)).map((t) => [t.hash.slice(LEGACY_HASH.length), t])),
+      };
+    }
+    return this.indexed;
+  }
+
   /** The slow check: the id of the token the text proves, or undefined. */
   private async check(presented: string): Promise<string | undefined> {
     const m = TOKEN_TEXT.exec(presented);
     if (m) {
       const id = `tok_${m[1]}`;
-      let t = this.file.read({ maxAgeMs: 1000 }).tokens.find((x) => x.id === id);
-      // Perhaps minted by the CLI a moment ago.
-      t ??= this.file.read().tokens.find((x) => x.id === id);
+      // Not known yet: perhaps minted by the CLI a moment ago, so look at the file once more.
+      const t = this.lookup({ maxAgeMs: 1000 }).byId.get(id) ?? this.lookup().byId.get(id);
       if (!t || t.hash.startsWith(LEGACY_HASH)) return undefined;
       return (await verifySecret(t.hash, presented)) ? t.id : undefined;
     }
     if (LEGACY_TOKEN_TEXT.test(presented)) {
+      // Found by its hash: a SHA-256 of 256 random bits says nothing about another token.
       const digest = createHash('sha256').update(presented).digest();
-      for (const t of this.file.read().tokens) {
-        if (!t.hash.startsWith(LEGACY_HASH)) continue;
-        const stored = Buffer.from(t.hash.slice(LEGACY_HASH.length), 'hex');
-        if (stored.length === digest.length && timingSafeEqual(stored, digest)) return t.id;
-      }
+      const t = this.lookup().byLegacyHash.get(digest.toString('hex'));
+      if (t && timingSafeEqual(Buffer.from(t.hash.slice(LEGACY_HASH.length), 'hex'), digest)) return t.id;
     }
     return undefined;
   }
@@ -258,8 +269,9 @@ export class TokenStore {
   flushLastUse(): void {
     if (this.persistTimer) clearTimeout(this.persistTimer);
     this.persistTimer = undefined;
+    const byId = this.lookup().byId;
     const due = [...this.lastUsed].filter(([id, at]) => {
-      const t = this.file.read().tokens.find((x) => x.id === id);
+      const t = byId.get(id);
       return t !== undefined && (t.last_used_at === undefined || Date.parse(t.last_used_at) < at);
     });
     if (due.length === 0) return;
