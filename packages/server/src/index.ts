@@ -6,3 +6,4 @@ export { serverRegistry } from './registry.js';
 export { ERRORS, ApiError, type ErrorCode } from './http/errors.js';
 export { TokenStore } from './auth/token-store.js';
 export { UserStore } from './auth/user-store.js';
+export { AuthConfigError } from './auth/auth-config.js';

@@ -62,6 +62,8 @@ export interface RunningServer {
 export async function startServer(config: ServerConfig, logger: Logger = createLogger()): Promise<RunningServer> {
   const dataDir = resolve(config.data_dir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // Read before the store opens: a missing secret stops the start with nothing to clean up.
+  const oidcSecret = config.auth.oidc ? oidcClientSecret(config.auth.oidc, (m, f) => logger.warn(m, f)) : undefined;
 
   const limits = { timeoutMs: config.limits.query_timeout_ms, maxRowsToRead: config.limits.max_rows_to_read, maxBytesToRead: config.limits.max_bytes_to_read };
   let store: LogStore;
@@ -102,7 +104,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const auth = config.auth;
   const users = new UserStore(dataDir);
   const sessions = new SessionStore(dataDir, { idleMs: auth.sessions.idle_timeout_seconds * 1000, absoluteMs: auth.sessions.absolute_timeout_seconds * 1000 });
-  const oidc = auth.oidc ? new OidcSignIn(auth.oidc, oidcClientSecret(auth.oidc, (m, f) => logger.warn(m, f))) : undefined;
+  const oidc = auth.oidc ? new OidcSignIn(auth.oidc, oidcSecret) : undefined;
 
   const audit = new AuditTrail(store, logger.child({ component: 'audit' }));
   const metrics = new PipelineMetrics();
