@@ -89,6 +89,17 @@ user
   });
 
 user
+  .command('grant')
+  .description("set a user's roles in tenants (--grant tenant: with no roles removes that grant)")
+  .argument('<username>')
+  .option('--grant <tenant:roles>', 'roles in a tenant, e.g. payments:analyst (repeatable)', collect, [])
+  .option('--data-dir <dir>', 'data directory (default data)')
+  .action(async (username: string, opts: { grant: string[]; dataDir?: string }) => {
+    const { userGrant } = await import('./commands/identities.js');
+    userGrant(username, opts);
+  });
+
+user
   .command('passwd')
   .description("set a user's password (read from the terminal or stdin); their sessions end")
   .argument('<username>')

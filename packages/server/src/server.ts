@@ -10,14 +10,18 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { GRPC_INGEST_SERVICE, HTTP_INGEST_SERVICE, Pipeline, PipelineMetrics, ServiceMap, createLogger, type Logger } from '@meshlog/core';
-import { LogStore, RetentionScheduler, RetentionService, STORE_SERVICE, openEmbeddedStore, type EncryptionStatus } from '@meshlog/store';
+import { ApprovalCatalog, LogStore, RetentionScheduler, RetentionService, STORE_SERVICE, openEmbeddedStore, type EncryptionStatus } from '@meshlog/store';
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp } from './http/app.js';
 import { FastifyIngestHost } from './http/ingest-host.js';
 import { registerLokiRoutes } from './http/loki-routes.js';
 import { registerTraceRoutes } from './http/trace-routes.js';
+import { registerAuditRoutes } from './http/audit-routes.js';
 import { registerRetentionRoutes } from './http/retention-routes.js';
 import { RetentionMetrics } from './retention/retention-metrics.js';
+import { ApprovalService } from './approvals/approval-service.js';
+import { registerApprovalRoutes } from './http/approval-routes.js';
+import { registerKeyRoutes } from './http/key-routes.js';
 import { TokenStore } from './auth/token-store.js';
 import { UserStore } from './auth/user-store.js';
 import { SessionStore } from './auth/session-store.js';
@@ -25,6 +29,9 @@ import { LoginThrottle } from './auth/login-throttle.js';
 import { OidcSignIn } from './auth/oidc.js';
 import { oidcClientSecret } from './auth/auth-config.js';
 import { AuditTrail } from './audit/audit-trail.js';
+import { RateLimiter } from './limits/rate-limiter.js';
+import { Masker } from './privacy/masker.js';
+import { rateLimitsOf } from './http/rate-limit-hook.js';
 import { tokenAuthenticator } from './http/auth-hook.js';
 import { sessionAuthenticator } from './http/session-auth.js';
 import { registerIdentityRoutes } from './http/identity-routes.js';
@@ -107,6 +114,9 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const oidc = auth.oidc ? new OidcSignIn(auth.oidc, oidcSecret) : undefined;
 
   const audit = new AuditTrail(store, logger.child({ component: 'audit' }));
+  // One limiter for both listeners: an identity's HTTP requests and gRPC calls share its budget.
+  const limiter = new RateLimiter();
+  const rateLimits = rateLimitsOf(config.limits.rate);
   const metrics = new PipelineMetrics();
   let ready = false;
   const { app: http, routes } = createHttpApp({
@@ -115,6 +125,9 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     store,
     audit,
     operatorTenant: OPERATOR_TENANT,
+    limiter,
+    rateLimits,
+    masker: new Masker({ attributes: config.privacy.personal_attributes, patterns: config.privacy.personal_patterns }),
     metrics,
     logger,
     maxRequestBytes: config.server.max_request_bytes,
@@ -142,6 +155,12 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
             authenticate: bearerTokenAuthenticator((token) => tokens.verify(token)),
             audit,
             operatorTenant: OPERATOR_TENANT,
+            rateLimit: (principal, bytes) =>
+              limiter.take([
+                { key: `identity:${principal.id}`, spec: rateLimits.perIdentity },
+                { key: `tenant:${principal.tenant}`, spec: rateLimits.perTenant },
+                ...(bytes > 0 ? [{ key: `bytes:${principal.tenant}`, spec: rateLimits.ingestBytesPerTenant, cost: bytes }] : []),
+              ]),
           },
           logger.child({ component: 'grpc' }),
         )
@@ -170,6 +189,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     passwordMinLength: auth.passwords.min_length,
     idleTimeoutSeconds: auth.sessions.idle_timeout_seconds,
   });
+  registerAuditRoutes(http);
 
   const retentionLogger = logger.child({ component: 'retention' });
   const retention = new RetentionService(store, { defaultKeepDays: config.retention.default_keep_days, logger: retentionLogger });
@@ -182,11 +202,17 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     run: () => retentionMetrics.observe('schedule', () => retention.enforce()),
     logger: retentionLogger,
   });
+  const approvals = new ApprovalService(new ApprovalCatalog(store.backend, store.database), { logger: logger.child({ component: 'approvals' }) });
   registerRetentionRoutes(http, {
     retention,
+    approvals,
     defaultKeepDays: config.retention.default_keep_days,
     enforce: (scope) => retentionMetrics.observe('api', () => retention.enforce(scope), scope.tenant),
   });
+
+  registerKeyRoutes(http, { encryption, dataDir, operatorTenant: OPERATOR_TENANT, approvals });
+  // After every route that registers an approval kind.
+  registerApprovalRoutes(http, approvals);
 
   let grpcAddress: string | undefined;
   if (grpcHost) {

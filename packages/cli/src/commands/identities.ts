@@ -1,5 +1,5 @@
 /**
- * `meshlog user add|passwd|disable|list` and `meshlog token create|list|revoke`:
+ * `meshlog user add|grant|passwd|disable|list` and `meshlog token create|list|revoke`:
  * identities managed on a data dir directly, offline (whoever can write the
  * data dir is its root of trust; this is how the first user of a tenant is
  * made). Changes go through the same locked files the server uses, so they
@@ -155,6 +155,22 @@ export async function userPasswd(username: string, opts: { dataDir?: string; min
     return new SessionStore(dataDir, { idleMs: 1, absoluteMs: 1 }).endAllOf(user.id);
   });
   process.stderr.write(`meshlog: password of ${user.username} changed; ${ended} session${ended === 1 ? '' : 's'} ended\n`);
+}
+
+/** Sets a user's roles in the tenants named (`--grant tenant:` with no roles removes that grant). */
+export function userGrant(username: string, opts: { dataDir?: string; grant: string[] }): void {
+  const users = withStores(() => new UserStore(dataDirOf(opts)));
+  const user = users.byUsername(username);
+  if (!user) throw new CliError(`no user named ${JSON.stringify(username.toLowerCase())}`, 1);
+  if (opts.grant.length === 0) throw new CliError('give at least one --grant <tenant>:<role>[,<role>] (or <tenant>: to remove that grant)', 2);
+  for (const spec of opts.grant) {
+    const i = spec.indexOf(':');
+    if (i <= 0) throw new CliError(`--grant ${JSON.stringify(spec)}: expected <tenant>:<role>[,<role>]`, 2);
+    const roles = spec.slice(i + 1).trim() === '' ? [] : rolesOf(spec.slice(i + 1), `--grant ${spec}`);
+    withStores(() => users.setGrant(user.id, spec.slice(0, i), roles, 'cli'));
+  }
+  const after = users.get(user.id)!;
+  process.stderr.write(`meshlog: ${after.username} now holds ${after.grants.map((g) => `${g.tenant}: ${g.roles.join(', ')}`).join('; ') || 'no roles (disabled)'}\n`);
 }
 
 export function userDisable(username: string, opts: { dataDir?: string }): void {

@@ -69,6 +69,8 @@ export interface GrpcIngestHostOptions {
   audit: AuditTrail;
   /** Tenant of audit records of calls nobody authenticated. */
   operatorTenant: string;
+  /** Rate limits and quotas: seconds to wait (0 = admitted) for a call of this principal carrying `bytes`. */
+  rateLimit?: (principal: Principal, bytes: number) => number;
 }
 
 /** Metadata keys that carry credentials: never handed to sources. */
@@ -238,6 +240,12 @@ export class GrpcJsIngestHost implements GrpcIngestHost {
     if (auth.ok) {
       principal = auth.principal;
       tenant = principal.tenant;
+      const wait = this.opts.rateLimit?.(principal, Buffer.isBuffer((call as { request?: unknown }).request) ? (call as { request: Buffer }).request.length : 0) ?? 0;
+      if (wait > 0) {
+        (call as { meshlogPrincipal?: Principal }).meshlogPrincipal = principal;
+        const seconds = Math.max(1, Math.ceil(wait));
+        return new GrpcIngestError(GrpcStatus.RESOURCE_EXHAUSTED, `identity ${principal.id} or tenant ${principal.tenant} is over its request rate or ingest quota (limits.rate); retry in ${seconds} s`, { retryAfterMs: seconds * 1000 });
+      }
       if (!can(principal, 'logs:write')) {
         const err = new GrpcIngestError(GrpcStatus.PERMISSION_DENIED, `${service.name} needs the "logs:write" permission, granted by the roles ${rolesWith('logs:write').join(', ')}; this identity has ${principal.roles.join(', ') || 'no roles'}`);
         (call as { meshlogPrincipal?: Principal }).meshlogPrincipal = principal;

@@ -186,11 +186,10 @@ export function registerAuthRoutes(app: FastifyInstance, opts: AuthRouteOptions)
     return { status: 'success', data: { password_changed_at: after.password_changed_at } };
   });
 
+  // Without auth.oidc the routes do not exist (404), rather than public routes that only refuse.
   const oidc = opts.oidc;
-  const oidcConfigured = (): OidcSignIn => {
-    if (!oidc) throw new ApiError('not_found', 'OpenID Connect sign-in is not configured on this server (auth.oidc)');
-    return oidc;
-  };
+  if (!oidc) return;
+  const oidcConfigured = (): OidcSignIn => oidc;
 
   app.get<{ Querystring: { tenant?: string } }>('/api/v1/auth/oidc/login', { config: { access: { public: true }, action: 'auth.oidc.login' } }, async (req, reply) => {
     const flow = await withOidcErrors(req, () => oidcConfigured().begin(typeof req.query.tenant === 'string' ? req.query.tenant : undefined));

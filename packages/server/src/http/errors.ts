@@ -13,11 +13,12 @@ export const ERRORS = {
   unsupported: { status: 400, retryable: false, summary: 'The query uses a feature this server does not support yet.' },
   payload_too_large: { status: 413, retryable: false, summary: 'The request body (after decompression) exceeds `server.max_request_bytes`.' },
   not_found: { status: 404, retryable: false, summary: 'No such endpoint or object.' },
+  conflict: { status: 409, retryable: false, summary: 'The object is not in a state that allows this (an approval already decided or expired, a purge overlapping a legal hold) or already exists (a username that is taken); the message says which.' },
   limit_exceeded: { status: 400, retryable: false, summary: 'The query exceeds a limit (range, entries, rows scanned); the message says which and how to narrow it.' },
   query_timeout: { status: 504, retryable: true, summary: 'The query ran longer than `limits.query_timeout_ms`.' },
   overloaded: { status: 429, retryable: true, summary: 'Ingest queues are full; retry after the Retry-After interval.' },
   too_many_attempts: { status: 429, retryable: true, summary: 'Too many failed sign-ins for this username or from this address; retry after the Retry-After interval (whatever the password).' },
-  conflict: { status: 409, retryable: false, summary: 'The object already exists (e.g. a username that is taken).' },
+  rate_limited: { status: 429, retryable: true, summary: "The identity or tenant is over its request rate or quota (`limits.rate`); retry after the Retry-After interval." },
   unavailable: { status: 503, retryable: true, summary: 'The store or pipeline is not available (starting or shutting down, or a ClickHouse shard is down: the message names it).' },
   internal: { status: 500, retryable: true, summary: 'An unexpected error; it is logged with the request id.' },
 } as const;
@@ -29,7 +30,7 @@ export class ApiError extends Error {
   readonly status: number;
   /** For `unauthenticated`: which way it failed (protocols such as Splunk HEC answer each differently). */
   readonly authFailure: AuthFailure | undefined;
-  /** Sent as Retry-After instead of the default 1 s of retryable errors (sign-in throttling). */
+  /** For retryable errors: the Retry-After the client gets (default 1 s). */
   readonly retryAfterSeconds: number | undefined;
   constructor(code: ErrorCode, message: string, opts: { authFailure?: AuthFailure; retryAfterSeconds?: number } = {}) {
     super(message);

@@ -166,13 +166,14 @@ export function registerIdentityRoutes(app: FastifyInstance, opts: IdentityRoute
     return reply.code(201).send({ status: 'success', data: shown });
   });
 
-  /** Sets the user's roles in this tenant (an empty list removes the grant). */
+  /** Sets the roles of a user of this tenant (an empty list removes the grant). */
   app.put<{ Params: { id: string } }>('/api/v1/users/:id/roles', write('identities.user.grant'), async (req) => {
     const caller = principalOf(req);
     const body = parseJsonBody(req, RolesBodySchema);
     const user = users.get(req.params.id);
-    if (!user) throw new ApiError('not_found', `no user ${JSON.stringify(req.params.id)}`);
-    const current = user.grants.find((g) => g.tenant === caller.tenant)?.roles ?? [];
+    // Only users of this tenant: adding another tenant's user here is done offline (meshlog user grant).
+    const current = user?.grants.find((g) => g.tenant === caller.tenant)?.roles;
+    if (!user || !current) throw new ApiError('not_found', `no user ${JSON.stringify(req.params.id)} in this tenant`);
     checkGrantable(caller, current, `${user.username}'s current roles`);
     checkGrantable(caller, body.roles, 'roles');
     const r = users.setGrant(user.id, caller.tenant, body.roles, caller.id)!;

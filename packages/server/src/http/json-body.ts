@@ -1,12 +1,12 @@
 /**
- * JSON request bodies validated by strict zod schemas: a 400 names the
- * field (or the unknown key) on failure. Bodies arrive raw (the app keeps
- * every body a Buffer for the ingest protocols), so parsing happens here.
+ * JSON request bodies validated by strict zod schemas: a body that is not
+ * JSON, an unknown key or a bad value is a 400 naming the field.
  */
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { ApiError } from './errors.js';
 
+/** A JSON body validated by a strict schema; a 400 names the field on failure. */
 export function parseJsonBody<T>(req: FastifyRequest, schema: z.ZodType<T>): T {
   const raw = req.body;
   const text = Buffer.isBuffer(raw) ? raw.toString('utf8') : typeof raw === 'string' ? raw : '';
