@@ -332,9 +332,12 @@ test('the CLI beside a running server: a user added and a token revoked offline 
   const dave = await login('dave', 'dave likes long passphrases');
   assert.equal(dave.r.status, 200, dave.r.text);
 
+  const grant = await runCli(['user', 'grant', 'dave', '--grant', 'shop:analyst', '--data-dir', dataDir]);
+  assert.equal(grant.code, 0, grant.stderr);
+  assert.match(grant.stderr, /dave now holds default: viewer; shop: analyst/);
   const users = await runCli(['user', 'list', '--data-dir', dataDir]);
   assert.equal(users.code, 0);
-  assert.match(users.stdout, /dave\s+default:viewer/);
+  assert.match(users.stdout, /dave\s+default:viewer shop:analyst/);
   assert.match(users.stdout, /alice\s+default:analyst shop:viewer/);
 
   const created = await runCli(['token', 'create', '--data-dir', dataDir, '--role', 'viewer', '--expires-in', '1d', '--description', 'cli token']);
