@@ -21,7 +21,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '@meshlog/core';
-import { PERMISSIONS, ROLES, ROLE_PERMISSIONS, TokenStore, loadServerConfig, serverRegistry, startServer, type Role, type RouteRule, type RunningServer } from '@meshlog/server';
+import { PERMISSIONS, ROLES, ROLE_PERMISSIONS, TokenStore, UserStore, loadServerConfig, serverRegistry, startServer, type Role, type RouteRule, type RunningServer } from '@meshlog/server';
 import { freePort, tempDir } from '../helpers/server-process.js';
 import { otlpJsonLogs, otlpJsonTrace } from '../helpers/otlp-payloads.js';
 
@@ -34,7 +34,8 @@ let server: RunningServer;
 let url: string;
 let fixtureAdmin: string;
 const tokens: Record<string, Record<Role, string>> = { [OWN]: {} as Record<Role, string>, [OTHER]: {} as Record<Role, string> };
-const fixtures = { policyId: '', holdId: '', approvalId: '' };
+const fixtures = { policyId: '', holdId: '', approvalId: '', tokenId: '', grantUserId: '', disableUserId: '', resetUserId: '' };
+const MATRIX_PASSWORD = 'matrix passphrase long enough';
 
 interface Sample {
   path: string;
@@ -114,6 +115,22 @@ const SAMPLES: Record<string, SampleOf> = {
   'GET /api/v1/approvals/:id': () => ({ path: `/api/v1/approvals/${fixtures.approvalId}` }),
   'POST /api/v1/approvals/:id/approve': () => ({ path: `/api/v1/approvals/${fixtures.approvalId}/approve` }),
   'POST /api/v1/approvals/:id/reject': () => ({ path: `/api/v1/approvals/${fixtures.approvalId}/reject` }),
+  // Identities: tokens (security_admin is the one role both token admins may grant), users, sessions.
+  'GET /api/v1/whoami': () => ({ path: '/api/v1/whoami' }),
+  'GET /api/v1/tokens': () => ({ path: '/api/v1/tokens' }),
+  'POST /api/v1/tokens': () => ({ path: '/api/v1/tokens', body: json({ description: 'matrix', roles: ['security_admin'], expires_in: '1h' }) }),
+  'DELETE /api/v1/tokens/:id': () => ({ path: `/api/v1/tokens/${fixtures.tokenId}` }),
+  'GET /api/v1/users': () => ({ path: '/api/v1/users' }),
+  'POST /api/v1/users': () => ({ path: '/api/v1/users', body: json({ username: `matrix-${randomUUID().slice(0, 8)}`, password: MATRIX_PASSWORD, roles: ['security_admin'] }) }),
+  'PUT /api/v1/users/:id/roles': () => ({ path: `/api/v1/users/${fixtures.grantUserId}/roles`, body: json({ roles: ['security_admin'] }) }),
+  'DELETE /api/v1/users/:id': () => ({ path: `/api/v1/users/${fixtures.disableUserId}` }),
+  'POST /api/v1/users/:id/password': () => ({ path: `/api/v1/users/${fixtures.resetUserId}/password`, body: json({ password: MATRIX_PASSWORD }) }),
+  // Public: a real sign-in of a fixture user (no credentials needed, so it must succeed).
+  'POST /api/v1/auth/login': () => ({ path: '/api/v1/auth/login', body: json({ username: 'matrix-signin', password: MATRIX_PASSWORD }) }),
+  // Session-only actions: a token caller is allowed by the rule and gets 400 (they are for UI sessions).
+  'POST /api/v1/auth/logout': () => ({ path: '/api/v1/auth/logout' }),
+  'POST /api/v1/auth/tenant': () => ({ path: '/api/v1/auth/tenant', body: json({ tenant: OWN }) }),
+  'POST /api/v1/auth/password': () => ({ path: '/api/v1/auth/password', body: json({ current_password: 'x', new_password: MATRIX_PASSWORD }) }),
 };
 
 /**
@@ -156,6 +173,13 @@ before(async () => {
   const store = new TokenStore(dataDir);
   fixtureAdmin = store.create(OWN, ['admin']);
   for (const tenant of [OWN, OTHER]) for (const role of ROLES) tokens[tenant]![role] = store.create(tenant, [role]);
+  // Users of the own tenant, as security_admins so that both roles with identities:write may manage them.
+  const users = new UserStore(dataDir);
+  const user = (username: string): string => users.addSync({ username, password: MATRIX_PASSWORD, grants: [{ tenant: OWN, roles: ['security_admin'] }], createdBy: 'matrix' }).id;
+  user('matrix-signin');
+  fixtures.grantUserId = user('matrix-grant');
+  fixtures.disableUserId = user('matrix-disable');
+  fixtures.resetUserId = user('matrix-reset');
   const file = join(dataDir, 'meshlog.yaml');
   // The matrix makes hundreds of calls in seconds, many refused: lift the rate limits it would trip.
   writeFileSync(file, ['limits:', '  rate:', '    auth_failures_per_address: { per_second: 1000, burst: 100000 }', ''].join('\n'));
@@ -170,6 +194,7 @@ before(async () => {
   fixtures.policyId = ((await fixture('PUT', '/api/v1/retention/policies', { selector: `{app="${MARKER}"}`, keep_days: 400 })).data as { id: string }).id;
   fixtures.holdId = ((await fixture('POST', '/api/v1/retention/holds', { selector: `{app="${MARKER}"}`, reason: `hold ${MARKER}` })).data as { id: string }).id;
   fixtures.approvalId = ((await fixture('PUT', '/api/v1/retention/policies', { selector: `{app="${MARKER}-short"}`, keep_days: 1 })).data as { id: string }).id;
+  fixtures.tokenId = ((await fixture('POST', '/api/v1/tokens', { description: `matrix ${MARKER}`, roles: ['viewer'] })).data as { id: string }).id;
 });
 
 after(async () => {

@@ -23,11 +23,19 @@ import { ApprovalService } from './approvals/approval-service.js';
 import { registerApprovalRoutes } from './http/approval-routes.js';
 import { registerKeyRoutes } from './http/key-routes.js';
 import { TokenStore } from './auth/token-store.js';
+import { UserStore } from './auth/user-store.js';
+import { SessionStore } from './auth/session-store.js';
+import { LoginThrottle } from './auth/login-throttle.js';
+import { OidcSignIn } from './auth/oidc.js';
+import { oidcClientSecret } from './auth/auth-config.js';
 import { AuditTrail } from './audit/audit-trail.js';
 import { RateLimiter } from './limits/rate-limiter.js';
 import { Masker } from './privacy/masker.js';
 import { rateLimitsOf } from './http/rate-limit-hook.js';
 import { tokenAuthenticator } from './http/auth-hook.js';
+import { sessionAuthenticator } from './http/session-auth.js';
+import { registerIdentityRoutes } from './http/identity-routes.js';
+import { registerAuthRoutes } from './http/auth-routes.js';
 import type { RouteRule } from './http/route-access.js';
 import { GrpcJsIngestHost, bearerTokenAuthenticator } from './grpc/grpc-ingest-host.js';
 import { encryptionSetting, type ServerConfig } from './config/server-config.js';
@@ -61,6 +69,8 @@ export interface RunningServer {
 export async function startServer(config: ServerConfig, logger: Logger = createLogger()): Promise<RunningServer> {
   const dataDir = resolve(config.data_dir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // Read before the store opens: a missing secret stops the start with nothing to clean up.
+  const oidcSecret = config.auth.oidc ? oidcClientSecret(config.auth.oidc, (m, f) => logger.warn(m, f)) : undefined;
 
   const limits = { timeoutMs: config.limits.query_timeout_ms, maxRowsToRead: config.limits.max_rows_to_read, maxBytesToRead: config.limits.max_bytes_to_read };
   let store: LogStore;
@@ -98,6 +108,10 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
 
   const tokens = new TokenStore(dataDir);
   const admin = tokens.bootstrapAdmin();
+  const auth = config.auth;
+  const users = new UserStore(dataDir);
+  const sessions = new SessionStore(dataDir, { idleMs: auth.sessions.idle_timeout_seconds * 1000, absoluteMs: auth.sessions.absolute_timeout_seconds * 1000 });
+  const oidc = auth.oidc ? new OidcSignIn(auth.oidc, oidcSecret) : undefined;
 
   const audit = new AuditTrail(store, logger.child({ component: 'audit' }));
   // One limiter for both listeners: an identity's HTTP requests and gRPC calls share its budget.
@@ -106,7 +120,8 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const metrics = new PipelineMetrics();
   let ready = false;
   const { app: http, routes } = createHttpApp({
-    authenticators: [tokenAuthenticator(tokens)],
+    // A request with an API token is the token's; only without one does a session cookie count.
+    authenticators: [tokenAuthenticator(tokens), sessionAuthenticator(sessions, users)],
     store,
     audit,
     operatorTenant: OPERATOR_TENANT,
@@ -156,6 +171,24 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
 
   registerLokiRoutes(http, { maxEntriesLimit: config.limits.max_entries_limit, maxQueryRangeHours: config.limits.max_query_range_hours });
   registerTraceRoutes(http);
+  registerIdentityRoutes(http, { tokens, users, sessions, passwordMinLength: auth.passwords.min_length });
+  const t = auth.login_throttle;
+  registerAuthRoutes(http, {
+    users,
+    sessions,
+    tokens,
+    throttle: new LoginThrottle({
+      freeFailures: t.free_failures,
+      freeFailuresPerAddress: t.free_failures_per_address,
+      baseDelayMs: t.base_delay_seconds * 1000,
+      maxDelayMs: t.max_delay_seconds * 1000,
+      forgetMs: t.forget_after_seconds * 1000,
+    }),
+    oidc,
+    postLoginRedirect: auth.oidc?.post_login_redirect ?? '/',
+    passwordMinLength: auth.passwords.min_length,
+    idleTimeoutSeconds: auth.sessions.idle_timeout_seconds,
+  });
   registerAuditRoutes(http);
 
   const retentionLogger = logger.child({ component: 'retention' });
@@ -219,6 +252,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
       await pipeline.stop();
       await retention.idle();
       await store.close();
+      tokens.flushLastUse();
       logger.info('meshlog server stopped');
     })();
     return stopping;

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { ConfigSource, buildPipelineSpec, type ComponentRegistry, type PipelineSpec } from '@meshlog/core';
 import { MAX_KEEP_DAYS, SelectorError, canonicalSelector, type EncryptionSetting } from '@meshlog/store';
 import { SyslogTlsSchema } from '@meshlog/components';
+import { AuthSchema } from '../auth/auth-config.js';
 import { DEFAULT_MASK_RULES } from '../privacy/masker.js';
 
 const port = z.number().int().min(0).max(65535);
@@ -295,6 +296,8 @@ export const ServerFileSchema = z
     storage: StorageSchema.default(StorageSchema.parse({})),
     limits: LimitsSchema.default(LimitsSchema.parse({})),
     retention: RetentionSchema.default(RetentionSchema.parse({})),
+    /** Sessions, passwords, sign-in throttling, OpenID Connect (auth/auth-config.ts). */
+    auth: AuthSchema.default(AuthSchema.parse({})),
     privacy: PrivacySchema.default(PrivacySchema.parse({})),
     sources: z.record(z.string(), z.unknown()).optional(),
     transforms: z.record(z.string(), z.unknown()).optional(),

@@ -50,7 +50,8 @@ export interface GrpcAuthInput {
   authContext: ReturnType<grpc.ServerUnaryCall<Buffer, Buffer>['getAuthContext']>;
 }
 
-export type GrpcAuthenticator = (input: GrpcAuthInput) => GrpcAuthResult;
+/** May answer later: a token's first check runs a slow hash off the event loop. */
+export type GrpcAuthenticator = (input: GrpcAuthInput) => GrpcAuthResult | Promise<GrpcAuthResult>;
 
 export interface GrpcIngestHostOptions {
   listenAddress: string;
@@ -174,49 +175,66 @@ export class GrpcJsIngestHost implements GrpcIngestHost {
   private unaryHandler(owner: string, method: GrpcUnaryMethod, service: GrpcService): grpc.handleUnaryCall<Buffer, Buffer> {
     return (call, callback) => {
       const started = process.hrtime.bigint();
-      const admitted = this.admit(owner, service, call, call.metadata);
-      const finish = (result: Buffer | Partial<grpc.StatusObject>): void => {
-        void this.audited(owner, call, admitted, started, result).then((r) => (Buffer.isBuffer(r) ? callback(null, r) : callback(r)));
-      };
-      if (admitted instanceof GrpcIngestError) {
-        finish(toServiceError(admitted));
-        return;
-      }
-      method.handler(call.request, admitted.ctx).then(finish, (err: unknown) => finish(this.toServiceErrorLogged(err, call.getPath())));
+      void this.admitted(owner, service, call).then((admitted) => {
+        const finish = (result: Buffer | Partial<grpc.StatusObject>): void => {
+          void this.audited(owner, call, admitted, started, result).then((r) => (Buffer.isBuffer(r) ? callback(null, r) : callback(r)));
+        };
+        if (admitted instanceof GrpcIngestError) {
+          finish(toServiceError(admitted));
+          return;
+        }
+        method.handler(call.request, admitted.ctx).then(finish, (err: unknown) => finish(this.toServiceErrorLogged(err, call.getPath())));
+      });
     };
   }
 
   private clientStreamHandler(owner: string, method: GrpcClientStreamMethod, service: GrpcService): grpc.handleClientStreamingCall<Buffer, Buffer> {
     return (call, callback) => {
       const started = process.hrtime.bigint();
-      const admitted = this.admit(owner, service, call, call.metadata);
-      const finish = (result: Buffer | Partial<grpc.StatusObject>): void => {
-        void this.audited(owner, call, admitted, started, result).then((r) => {
-          if (Buffer.isBuffer(r)) return callback(null, r);
-          callback(r);
-          // Stop reading what the client still sends: the status ends the call.
-          call.destroy();
-        });
-      };
-      if (admitted instanceof GrpcIngestError) {
-        finish(toServiceError(admitted));
-        return;
-      }
-      method.handler(messagesOf(call, this.draining.signal), admitted.ctx).then(finish, (err: unknown) => finish(this.toServiceErrorLogged(err, call.getPath())));
+      // Messages that arrive meanwhile wait in the call's stream buffer.
+      void this.admitted(owner, service, call).then((admitted) => {
+        const finish = (result: Buffer | Partial<grpc.StatusObject>): void => {
+          void this.audited(owner, call, admitted, started, result).then((r) => {
+            if (Buffer.isBuffer(r)) return callback(null, r);
+            callback(r);
+            // Stop reading what the client still sends: the status ends the call.
+            call.destroy();
+          });
+        };
+        if (admitted instanceof GrpcIngestError) {
+          finish(toServiceError(admitted));
+          return;
+        }
+        method.handler(messagesOf(call, this.draining.signal), admitted.ctx).then(finish, (err: unknown) => finish(this.toServiceErrorLogged(err, call.getPath())));
+      });
     };
   }
 
+  /** `admit`, with an authenticator that failed unexpectedly turned into INTERNAL (the call still gets its audit record). */
+  private async admitted(
+    owner: string,
+    service: GrpcService,
+    call: grpc.ServerUnaryCall<Buffer, Buffer> | grpc.ServerReadableStream<Buffer, Buffer>,
+  ): Promise<{ ctx: GrpcCall; principal: Principal | undefined; tenant: string } | GrpcIngestError> {
+    try {
+      return await this.admit(owner, service, call, call.metadata);
+    } catch (err) {
+      this.logger.error('gRPC authentication failed', { path: call.getPath(), error: err instanceof Error ? err.message : String(err) });
+      return new GrpcIngestError(GrpcStatus.INTERNAL, 'authentication failed on the server; see its log');
+    }
+  }
+
   /** Authenticates a call and builds what its handler sees, or the status that refuses it. */
-  private admit(
+  private async admit(
     owner: string,
     service: GrpcService,
     call: grpc.ServerUnaryCall<Buffer, Buffer> | grpc.ServerReadableStream<Buffer, Buffer>,
     metadata: grpc.Metadata,
-  ): { ctx: GrpcCall; principal: Principal | undefined; tenant: string } | GrpcIngestError {
+  ): Promise<{ ctx: GrpcCall; principal: Principal | undefined; tenant: string } | GrpcIngestError> {
     if (!this.active.get(owner)) {
       return new GrpcIngestError(GrpcStatus.UNAVAILABLE, 'this ingest service is shutting down; retry against another instance', { retryAfterMs: 1000 });
     }
-    const auth = this.opts.authenticate({ metadata, authContext: call.getAuthContext() });
+    const auth = await this.opts.authenticate({ metadata, authContext: call.getAuthContext() });
     let tenant: string;
     let principal: Principal | undefined;
     if (auth.ok) {
@@ -352,8 +370,8 @@ function isPrematureClose(err: unknown): boolean {
 }
 
 /** The one authenticator for now: `authorization: Bearer <token>` metadata, checked by `verify`. */
-export function bearerTokenAuthenticator(verify: (token: string) => Principal | undefined): GrpcAuthenticator {
-  return ({ metadata }) => {
+export function bearerTokenAuthenticator(verify: (token: string) => Principal | undefined | Promise<Principal | undefined>): GrpcAuthenticator {
+  return async ({ metadata }) => {
     const values = metadata.get('authorization');
     if (values.length === 0) {
       return { ok: false, missing: true, message: 'missing API token: send gRPC metadata "authorization: Bearer <token>" (the first start wrote one to <data-dir>/admin.token)' };
@@ -361,7 +379,7 @@ export function bearerTokenAuthenticator(verify: (token: string) => Principal | 
     const header = values.length === 1 && typeof values[0] === 'string' ? values[0] : undefined;
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match) return { ok: false, missing: false, message: 'malformed authorization metadata: expected one "Bearer <token>"' };
-    const principal = verify(match[1]!);
+    const principal = await verify(match[1]!);
     if (!principal) return { ok: false, missing: false, message: 'invalid, expired or revoked API token' };
     return { ok: true, principal };
   };

@@ -85,14 +85,14 @@ export function installAuth(app: FastifyInstance, opts: AuthOptions): void {
 
 /** API tokens, wherever the route lets them be presented. */
 export function tokenAuthenticator(tokens: TokenStore): HttpAuthenticator {
-  return (req) => {
+  return async (req) => {
     const locations = (req.routeOptions.config as RouteCredentialsConfig).credentials ?? [];
     const presented = presentedToken(req.headers, locations);
     if ('failure' in presented) {
       if (presented.failure === 'missing') return undefined;
       return { refuse: new ApiError('unauthenticated', missingTokenMessage(presented.failure, locations), { authFailure: presented.failure }) };
     }
-    const principal = tokens.verify(presented.token);
+    const principal = await tokens.verify(presented.token);
     if (!principal) return { refuse: new ApiError('unauthenticated', 'invalid, expired or revoked API token', { authFailure: 'invalid' }) };
     return { principal };
   };
