@@ -23,8 +23,21 @@ const LEGACY_VIEWER = 'mlk_' + randomBytes(32).toString('base64url');
 
 let server: ServerProcess;
 let dataDir: string;
+/** A second admin (made offline): grants through the API wait for one (segregation of duties). */
+let secondAdmin: string;
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 const api = (method: string, path: string, body?: unknown, auth: CallAuth = { token: server.token }) => call(server.url, method, path, body, auth);
+
+/** A grant answered 202 pending approval: the second admin approves it; returns the answer's data. */
+async function approved(created: Awaited<ReturnType<typeof api>>): Promise<Record<string, unknown>> {
+  assert.equal(created.status, 202, created.text);
+  assert.equal(created.json['status'], 'pending_approval');
+  const approval = (created.json['approval'] ?? created.json['data']) as { id: string };
+  const ok = await api('POST', `/api/v1/approvals/${approval.id}/approve`, undefined, { token: secondAdmin });
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal((ok.json['data'] as { status: string }).status, 'executed', ok.text);
+  return created.json['data'] as Record<string, unknown>;
+}
 
 async function login(username: string, password: string, tenant?: string, base = server.url) {
   const r = await call(base, 'POST', '/api/v1/auth/login', { username, password, ...(tenant !== undefined ? { tenant } : {}) });
@@ -57,6 +70,9 @@ before(async () => {
     const r = await runCliWithInput(['user', 'add', name, '--data-dir', dataDir, ...grants.flatMap((g) => ['--grant', g])], pw + '\n');
     assert.equal(r.code, 0, r.stderr);
   }
+  const second = await runCli(['token', 'create', '--data-dir', dataDir, '--tenant', 'default', '--role', 'admin', '--description', 'second admin']);
+  assert.equal(second.code, 0, second.stderr);
+  secondAdmin = second.stdout.trim();
   const config = join(dataDir, 'meshlog.yaml');
   writeFileSync(config, ['auth:', '  login_throttle:', '    free_failures: 3', '    free_failures_per_address: 1000', '    base_delay_seconds: 30', ''].join('\n'));
   server = await startServerProcess({ dataDir, args: ['--config', config] });
@@ -121,12 +137,11 @@ test('tokens: created with the secret shown once, listed without secrets, used, 
 });
 
 test('tokens expire: after expires_in the token is refused with the same 401', async () => {
-  const created = await api('POST', '/api/v1/tokens', { description: 'short-lived', roles: ['viewer'], expires_in: 1 });
-  assert.equal(created.status, 201, created.text);
-  const tok = created.json['data'] as { secret: string; expires_at: string };
+  const created = await api('POST', '/api/v1/tokens', { description: 'short-lived', roles: ['viewer'], expires_in: 2 });
+  const tok = (await approved(created)) as unknown as { secret: string; expires_at: string };
   assert.ok(Date.parse(tok.expires_at) > Date.now());
   assert.equal((await api('GET', '/loki/api/v1/labels', undefined, { token: tok.secret })).status, 200);
-  await new Promise((r) => setTimeout(r, 1300));
+  await new Promise((r) => setTimeout(r, Date.parse(tok.expires_at) - Date.now() + 300));
   const expired = await api('GET', '/loki/api/v1/labels', undefined, { token: tok.secret });
   assert.equal(expired.status, 401);
   assert.equal(expired.json.error, 'invalid, expired or revoked API token');
@@ -137,8 +152,7 @@ test('tokens expire: after expires_in the token is refused with the same 401', a
 
 test('scoped tokens are refused outside their scope (403), and scopes must narrow the roles', async () => {
   const created = await api('POST', '/api/v1/tokens', { description: 'dashboards', roles: ['analyst'], scopes: ['logs:read'] });
-  assert.equal(created.status, 201, created.text);
-  const tok = created.json['data'] as { secret: string; scopes: string[] };
+  const tok = (await approved(created)) as unknown as { secret: string; scopes: string[] };
   assert.deepEqual(tok.scopes, ['logs:read']);
   assert.equal((await api('GET', '/loki/api/v1/labels', undefined, { token: tok.secret })).status, 200);
   const outside = await api('GET', '/api/v1/whoami', undefined, { token: tok.secret });
@@ -153,13 +167,12 @@ test('scoped tokens are refused outside their scope (403), and scopes must narro
 
 test('nobody grants more than they hold: roles beyond the caller, other tenants, other tenants\' tokens', async () => {
   const sec = await api('POST', '/api/v1/tokens', { description: 'security admin', roles: ['security_admin'] });
-  assert.equal(sec.status, 201, sec.text);
-  const secToken = (sec.json['data'] as { secret: string }).secret;
+  const secToken = ((await approved(sec)) as { secret: string }).secret;
   const analyst = await api('POST', '/api/v1/tokens', { description: 'x', roles: ['analyst'] }, { token: secToken });
   assert.equal(analyst.status, 403, 'a security_admin cannot read logs, so cannot mint a token that does');
   assert.match(analyst.json.error!, /analyst carries permissions this identity lacks/);
   const same = await api('POST', '/api/v1/tokens', { description: 'x', roles: ['security_admin'] }, { token: secToken });
-  assert.equal(same.status, 201, same.text);
+  assert.equal(same.status, 202, same.text);
   const otherTenant = await api('POST', '/api/v1/tokens', { description: 'x', tenant: 'shop', roles: ['viewer'] });
   assert.equal(otherTenant.status, 403);
   assert.match(otherTenant.json.error!, /meshlog token create --tenant shop/);
@@ -180,8 +193,8 @@ test('nobody grants more than they hold: roles beyond the caller, other tenants,
 
 test('users: created through the API, listed per tenant, duplicate 409, weak password 400, grants bounded by the caller', async () => {
   const made = await api('POST', '/api/v1/users', { username: 'Bob', password: BOB_PW, roles: ['viewer'] });
-  assert.equal(made.status, 201, made.text);
-  const bob = made.json['data'] as { id: string; username: string; roles: string[] };
+  assert.deepEqual((made.json['data'] as { roles: string[] }).roles, [], 'no roles until approved');
+  const bob = (await approved(made)) as unknown as { id: string; username: string; roles: string[] };
   assert.equal(bob.username, 'bob');
   assert.ok(!made.text.includes(BOB_PW) && !made.text.includes('argon2'));
   assert.equal((await api('POST', '/api/v1/users', { username: 'bob', password: BOB_PW, roles: ['viewer'] })).status, 409);
@@ -197,9 +210,11 @@ test('users: created through the API, listed per tenant, duplicate 409, weak pas
   const reset = await api('POST', `/api/v1/users/${alice.id}/password`, { password: 'a brand new passphrase' });
   assert.equal(reset.status, 403);
   assert.match(reset.json.error!, /other tenants/);
-  const grant = await api('PUT', `/api/v1/users/${bob.id}/roles`, { roles: ['analyst'] });
-  assert.equal(grant.status, 200, grant.text);
-  assert.deepEqual((grant.json['data'] as { roles: string[] }).roles, ['analyst']);
+  // Adding a role waits for the second admin; removing one does not.
+  await approved(await api('PUT', `/api/v1/users/${bob.id}/roles`, { roles: ['viewer', 'analyst'] }));
+  const narrowed = await api('PUT', `/api/v1/users/${bob.id}/roles`, { roles: ['analyst'] });
+  assert.equal(narrowed.status, 200, narrowed.text);
+  assert.deepEqual((narrowed.json['data'] as { roles: string[] }).roles, ['analyst']);
 });
 
 test('sessions: sign-in sets a strict HttpOnly cookie, the API works with it, changes need the CSRF token', async () => {
@@ -239,11 +254,11 @@ test('sessions: sign-in sets a strict HttpOnly cookie, the API works with it, ch
   const without = await api('POST', '/api/v1/tokens', { description: 'from the UI', roles: ['viewer'] }, { cookie: root.cookie! });
   assert.equal(without.status, 403);
   const withCsrf = await api('POST', '/api/v1/tokens', { description: 'from the UI', roles: ['viewer'] }, { cookie: root.cookie!, csrf: root.csrf! });
-  assert.equal(withCsrf.status, 201, withCsrf.text);
+  assert.equal(withCsrf.status, 202, withCsrf.text);
   assert.equal((withCsrf.json['data'] as { created_by: string }).created_by.startsWith('usr_'), true);
 
   // A token-authenticated change needs no CSRF token, even with a session cookie beside it.
-  const tokenCall = await api('POST', '/api/v1/tokens', { description: 'x', roles: ['viewer'] }, { token: server.token, cookie: root.cookie! });
+  const tokenCall = await api('POST', '/api/v1/tokens', { description: 'x', roles: ['ingester'] }, { token: server.token, cookie: root.cookie! });
   assert.equal(tokenCall.status, 201);
 
   // Sign-out needs the CSRF token too, then the cookie is dead.

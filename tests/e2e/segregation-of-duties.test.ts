@@ -209,3 +209,19 @@ test('a storage key rotation waits for a second admin; the key list never shows 
   assert.equal(after.current_id, k, 'the running server keeps encrypting with its key until restarted');
   for (const f of Object.values(after.fingerprints)) assert.match(f, /^[0-9a-f]{16}$/, 'a fingerprint, not a key');
 });
+
+test('granting a role: a token with read access is refused until a second admin approves it; ingest-only tokens need no approval', async () => {
+  const asked = await api('POST', '/api/v1/tokens', adminA, { description: 'dashboards', roles: ['analyst'] });
+  assert.equal(asked.status, 202, JSON.stringify(asked.json));
+  const body = asked.json as unknown as { data: { id: string; secret: string; pending_approval?: boolean }; approval: Approval };
+  assert.equal(body.data.pending_approval, true);
+  assert.equal(body.approval.kind, 'identities.token.activate');
+  const use = (): Promise<Response> => fetch(`${server.url}/loki/api/v1/labels`, { headers: { authorization: `Bearer ${body.data.secret}` } });
+  assert.equal((await use()).status, 401, 'not usable before approval');
+  assert.equal((await api('POST', `/api/v1/approvals/${body.approval.id}/approve`, adminA)).status, 403, 'not by the requester');
+  assert.equal((await api('POST', `/api/v1/approvals/${body.approval.id}/approve`, adminB)).status, 200);
+  assert.equal((await use()).status, 200, 'usable once approved');
+
+  const ingester = await api('POST', '/api/v1/tokens', adminA, { description: 'agent', roles: ['ingester'] });
+  assert.equal(ingester.status, 201, 'write-only ingestion tokens are not a grant that needs approval');
+});

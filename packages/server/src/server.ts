@@ -171,7 +171,9 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
 
   registerLokiRoutes(http, { maxEntriesLimit: config.limits.max_entries_limit, maxQueryRangeHours: config.limits.max_query_range_hours });
   registerTraceRoutes(http);
-  registerIdentityRoutes(http, { tokens, users, sessions, passwordMinLength: auth.passwords.min_length });
+  // Segregation of duties: actions a second admin approves (retention cuts, purges, grants, key rotation).
+  const approvals = new ApprovalService(new ApprovalCatalog(store.backend, store.database), { logger: logger.child({ component: 'approvals' }) });
+  registerIdentityRoutes(http, { tokens, users, sessions, passwordMinLength: auth.passwords.min_length, approvals });
   const t = auth.login_throttle;
   registerAuthRoutes(http, {
     users,
@@ -202,7 +204,6 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     run: () => retentionMetrics.observe('schedule', () => retention.enforce()),
     logger: retentionLogger,
   });
-  const approvals = new ApprovalService(new ApprovalCatalog(store.backend, store.database), { logger: logger.child({ component: 'approvals' }) });
   registerRetentionRoutes(http, {
     retention,
     approvals,

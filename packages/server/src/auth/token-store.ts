@@ -51,6 +51,10 @@ export interface ApiToken {
   last_used_at?: string;
   revoked_at?: string;
   revoked_by?: string;
+  /** Set while the token waits for a second admin's approval (segregation of duties): it is refused until then. */
+  pending_approval?: true;
+  /** Who approved it, once approved. */
+  approved_by?: string;
 }
 
 interface StoredToken extends ApiToken {
@@ -69,6 +73,8 @@ export interface TokenSpec {
   scopes?: readonly Permission[];
   expiresAt?: Date;
   createdBy: string;
+  /** Minted inactive: usable once `activate` is called (after approval). */
+  pendingApproval?: boolean;
 }
 
 export interface TokenStoreOptions {
@@ -147,6 +153,7 @@ export class TokenStore {
       ...(spec.expiresAt ? { expires_at: spec.expiresAt.toISOString() } : {}),
       created_by: spec.createdBy,
       created_at: new Date().toISOString(),
+      ...(spec.pendingApproval ? { pending_approval: true as const } : {}),
     };
     this.file.update((f) => void f.tokens.push(stored));
     return { secret, token: publicToken(stored) };
@@ -180,6 +187,18 @@ export class TokenStore {
     });
     for (const [k, v] of this.cache) if (v.id === id) this.cache.delete(k);
     return result;
+  }
+
+  /** Activates a token minted pending approval; undefined when there is no such token waiting. */
+  activate(id: string, approvedBy: string): { before: ApiToken; after: ApiToken } | undefined {
+    return this.file.update((f) => {
+      const t = f.tokens.find((x) => x.id === id);
+      if (!t || !t.pending_approval) return undefined;
+      const before = publicToken(t);
+      delete t.pending_approval;
+      t.approved_by = approvedBy;
+      return { before, after: publicToken(t) };
+    });
   }
 
   /** The principal a presented token stands for, or undefined (unknown, wrong, expired or revoked: not said which). */
@@ -295,7 +314,7 @@ function newTokenText(): { id: string; secret: string } {
 }
 
 function usable(t: StoredToken, now: number): boolean {
-  return t.revoked_at === undefined && (t.expires_at === undefined || Date.parse(t.expires_at) > now);
+  return t.revoked_at === undefined && !t.pending_approval && (t.expires_at === undefined || Date.parse(t.expires_at) > now);
 }
 
 function publicToken(t: StoredToken): ApiToken {

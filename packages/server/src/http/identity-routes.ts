@@ -7,6 +7,14 @@
  * a permission they lack, nor in another tenant (auth/delegation.ts); every
  * change is in the audit trail with before and after (without secrets).
  * Objects of other tenants answer 404, as if they did not exist.
+ *
+ * Segregation of duties: granting a role through the API needs a second
+ * admin (approvals/approval-service.ts), except a token whose only role is
+ * `ingester` (write-only; what every agent and shipper needs). A token with
+ * other roles is minted inactive (its secret shown once, to the requester)
+ * and works once approved; a new user gets their roles once approved; a
+ * change of roles that adds one waits for approval, one that only removes
+ * roles applies at once.
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -19,6 +27,7 @@ import type { Principal } from '../auth/principal.js';
 import { PERMISSIONS, ROLES, type Permission, type Role } from '../auth/roles.js';
 import type { SessionStore } from '../auth/session-store.js';
 import type { ApiToken, TokenStore } from '../auth/token-store.js';
+import type { ApprovalService } from '../approvals/approval-service.js';
 import { UserExistsError, passwordProblem, usernameProblem, type User, type UserStore } from '../auth/user-store.js';
 
 export interface IdentityRouteOptions {
@@ -26,7 +35,13 @@ export interface IdentityRouteOptions {
   users: UserStore;
   sessions: SessionStore;
   passwordMinLength: number;
+  approvals: ApprovalService;
 }
+
+/** Roles a grant may carry without a second admin: write-only ingestion. */
+const GRANTABLE_WITHOUT_APPROVAL: readonly Role[] = ['ingester'];
+export const needsApproval = (roles: readonly Role[]): boolean => roles.some((r) => !GRANTABLE_WITHOUT_APPROVAL.includes(r));
+const approvedActor = (ctx: { requestedBy: string; approvedBy: string }): string => `${ctx.requestedBy} (approved by ${ctx.approvedBy})`;
 
 const roleList = z.array(z.enum(ROLES)).min(1);
 const DURATION = /^(\d+)(s|m|h|d)$/;
@@ -91,7 +106,27 @@ function userInTenant(u: User, tenant: string): Record<string, unknown> {
 }
 
 export function registerIdentityRoutes(app: FastifyInstance, opts: IdentityRouteOptions): void {
-  const { tokens, users, sessions } = opts;
+  const { tokens, users, sessions, approvals } = opts;
+
+  approvals.register({
+    kind: 'identities.token.activate',
+    permission: 'identities:write',
+    execute: async (payload, ctx) => {
+      const r = tokens.activate((payload as { token_id: string }).token_id, ctx.approvedBy);
+      if (!r) throw new Error('the token is no longer waiting for approval');
+      return r.after;
+    },
+  });
+  approvals.register({
+    kind: 'identities.user.grant',
+    permission: 'identities:write',
+    execute: async (payload, ctx) => {
+      const p = payload as { user_id: string; roles: Role[] };
+      const r = users.setGrant(p.user_id, ctx.tenant, p.roles, approvedActor(ctx));
+      if (!r) throw new Error('the user no longer exists');
+      return userInTenant(r.after, ctx.tenant);
+    },
+  });
   const read = (action: string) => ({ config: { access: { permission: 'identities:read' as const }, action } });
   const write = (action: string) => ({ config: { access: { permission: 'identities:write' as const }, action } });
 
@@ -118,6 +153,7 @@ export function registerIdentityRoutes(app: FastifyInstance, opts: IdentityRoute
       if (outside.length > 0) throw new ApiError('bad_request', `invalid body: scopes: ${outside.join(', ')} not granted by the roles ${body.roles.join(', ')} (scopes only narrow the roles)`);
     }
     const expiresAt = expiryOf(body);
+    const pending = needsApproval(body.roles);
     const { secret, token } = await tokens.mint({
       description: body.description,
       tenant,
@@ -125,9 +161,18 @@ export function registerIdentityRoutes(app: FastifyInstance, opts: IdentityRoute
       ...(scopes ? { scopes } : {}),
       ...(expiresAt ? { expiresAt } : {}),
       createdBy: caller.id,
+      ...(pending ? { pendingApproval: true } : {}),
     });
     auditNote(req).change = { object: 'token', id: token.id, before: null, after: token };
-    return reply.code(201).send({ status: 'success', data: { ...token, secret }, note: 'the secret is shown once: store it now' });
+    if (!pending) return reply.code(201).send({ status: 'success', data: { ...token, secret }, note: 'the secret is shown once: store it now' });
+    const approval = await approvals.request(caller, 'identities.token.activate', `grant ${body.roles.join(', ')} to token ${token.id} (${body.description})`, { token_id: token.id });
+    auditNote(req).detail = { approval: approval.id };
+    return reply.code(202).send({
+      status: 'pending_approval',
+      data: { ...token, secret },
+      approval,
+      note: `the secret is shown once: store it now. It works once a second admin approves ${approval.id} (POST /api/v1/approvals/${approval.id}/approve)`,
+    });
   });
 
   app.delete<{ Params: { id: string } }>('/api/v1/tokens/:id', write('identities.token.revoke'), async (req) => {
@@ -154,20 +199,25 @@ export function registerIdentityRoutes(app: FastifyInstance, opts: IdentityRoute
     const pwProblem = passwordProblem(body.password, opts.passwordMinLength);
     if (pwProblem) throw new ApiError('bad_request', `invalid body: password: ${pwProblem}`);
     checkGrantable(caller, body.roles, 'roles');
+    const pending = needsApproval(body.roles);
     let user: User;
     try {
-      user = await users.add({ username, password: body.password, grants: [{ tenant: caller.tenant, roles: body.roles }], createdBy: caller.id });
+      // A user whose roles wait for approval exists without them (and cannot sign in to this tenant until then).
+      user = await users.add({ username, password: body.password, grants: pending ? [] : [{ tenant: caller.tenant, roles: body.roles }], createdBy: caller.id });
     } catch (err) {
       if (err instanceof UserExistsError) throw new ApiError('conflict', `${err.message}; pick another username`);
       throw err;
     }
     const shown = userInTenant(user, caller.tenant);
     auditNote(req).change = { object: 'user', id: user.id, before: null, after: shown };
-    return reply.code(201).send({ status: 'success', data: shown });
+    if (!pending) return reply.code(201).send({ status: 'success', data: shown });
+    const approval = await approvals.request(caller, 'identities.user.grant', `grant ${body.roles.join(', ')} to new user ${username}`, { user_id: user.id, roles: body.roles });
+    auditNote(req).detail = { username, approval: approval.id };
+    return reply.code(202).send({ status: 'pending_approval', data: shown, approval, note: `the user exists; their roles wait for a second admin's approval (POST /api/v1/approvals/${approval.id}/approve)` });
   });
 
   /** Sets the roles of a user of this tenant (an empty list removes the grant). */
-  app.put<{ Params: { id: string } }>('/api/v1/users/:id/roles', write('identities.user.grant'), async (req) => {
+  app.put<{ Params: { id: string } }>('/api/v1/users/:id/roles', write('identities.user.grant'), async (req, reply) => {
     const caller = principalOf(req);
     const body = parseJsonBody(req, RolesBodySchema);
     const user = users.get(req.params.id);
@@ -176,6 +226,12 @@ export function registerIdentityRoutes(app: FastifyInstance, opts: IdentityRoute
     if (!user || !current) throw new ApiError('not_found', `no user ${JSON.stringify(req.params.id)} in this tenant`);
     checkGrantable(caller, current, `${user.username}'s current roles`);
     checkGrantable(caller, body.roles, 'roles');
+    const added = body.roles.filter((r) => !current.includes(r));
+    if (needsApproval(added)) {
+      const approval = await approvals.request(caller, 'identities.user.grant', `grant ${added.join(', ')} to ${user.username} (roles ${current.join(', ')} → ${body.roles.join(', ') || 'none'})`, { user_id: user.id, roles: body.roles });
+      auditNote(req).change = { object: 'approval', id: approval.id, before: null, after: approval };
+      return reply.code(202).send({ status: 'pending_approval', data: approval, message: `adding ${added.join(', ')} needs a second admin's approval (POST /api/v1/approvals/${approval.id}/approve)` });
+    }
     const r = users.setGrant(user.id, caller.tenant, body.roles, caller.id)!;
     if (body.roles.length === 0) sessions.endAllIn(user.id, caller.tenant);
     auditNote(req).change = { object: 'role_grant', id: `${user.id}/${caller.tenant}`, before: userInTenant(r.before, caller.tenant), after: userInTenant(r.after, caller.tenant) };
