@@ -1,10 +1,10 @@
 /**
  * The benchmarks' HTTP sender: posts every body of a framed payload file
- * with C concurrent clients and retries 429/503 as exporters do, until each
- * request has its 2xx (a durable acknowledgement).
+ * with C concurrent clients (send-all.ts) and retries 429/503 as exporters
+ * do, until each request has its 2xx (a durable acknowledgement).
  */
 import type { BenchServer } from './server-child.js';
-import { readPayloads } from './payload-file.js';
+import { sendAll, sleep, type SendResult } from './send-all.js';
 
 export interface PostTarget {
   endpoint: string;
@@ -22,45 +22,20 @@ export const otlpTarget = (contentType: string): PostTarget => ({
   failed: (b) => b.includes('rejected'),
 });
 
-export interface PostResult {
-  seconds: number;
-  requests: number;
-  bytes: number;
-  retries: number;
+export function postAll(server: BenchServer, path: string, target: PostTarget, concurrency: number): Promise<SendResult> {
+  return sendAll(path, concurrency, async () => ({ send: (body) => post(server, target, body), close: async () => undefined }));
 }
 
-export async function postAll(server: BenchServer, path: string, target: PostTarget, concurrency: number): Promise<PostResult> {
-  const payloads = readPayloads(path);
-  const next = (): Buffer | undefined => {
-    const r = payloads.next();
-    return r.done ? undefined : r.value;
-  };
-  let requests = 0;
-  let bytes = 0;
-  let retries = 0;
-  const started = performance.now();
-  try {
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        for (let body = next(); body; body = next()) {
-          for (;;) {
-            const r = await fetch(`${server.url}${target.endpoint}`, { method: 'POST', headers: { 'content-type': target.contentType, ...target.auth(server.token) }, body });
-            const text = await r.text();
-            if (r.ok) {
-              if (target.failed?.(text)) throw new Error(`ingest rejected records at ${target.endpoint}: ${text.slice(0, 300)}`);
-              break;
-            }
-            if (r.status !== 429 && r.status !== 503) throw new Error(`ingest failed: ${r.status} ${text.slice(0, 300)}`);
-            retries++;
-            await new Promise((res) => setTimeout(res, 200));
-          }
-          requests++;
-          bytes += body.length;
-        }
-      }),
-    );
-  } finally {
-    payloads.return();
+/** One request, retried on 429/503 as exporters do; resolves with the number of retries once it has its 2xx. */
+async function post(server: BenchServer, target: PostTarget, body: Buffer): Promise<number> {
+  for (let retries = 0; ; retries++) {
+    const r = await fetch(`${server.url}${target.endpoint}`, { method: 'POST', headers: { 'content-type': target.contentType, ...target.auth(server.token) }, body });
+    const text = await r.text();
+    if (r.ok) {
+      if (target.failed?.(text)) throw new Error(`ingest rejected records at ${target.endpoint}: ${text.slice(0, 300)}`);
+      return retries;
+    }
+    if (r.status !== 429 && r.status !== 503) throw new Error(`ingest failed at ${target.endpoint}: ${r.status} ${text.slice(0, 300)}`);
+    await sleep(200);
   }
-  return { seconds: (performance.now() - started) / 1000, requests, bytes, retries };
 }

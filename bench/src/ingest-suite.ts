@@ -4,11 +4,18 @@
  * Ingest throughput per protocol into a `meshlog server` child process
  * (a fresh data dir each, embedded store, durable acknowledgements):
  *
- * - OTLP/HTTP protobuf and JSON, then Loki push (JSON), Elasticsearch _bulk,
- *   Splunk HEC and Datadog logs carrying the same records: the storage suite's seeded mesh
- *   dataset (Envoy/Istio access logs and app logs, ~580 B per record),
- *   pre-encoded, posted by C concurrent clients; records/s and request
- *   MiB/s (wire bytes) until every request is acknowledged.
+ * - Every other ingest protocol carrying the same records: the storage
+ *   suite's seeded mesh dataset (Envoy/Istio access logs and app logs, ~580
+ *   B per record), pre-encoded as each protocol's real senders shape them,
+ *   sent by C concurrent clients; records/s, MiB/s (wire bytes) and server
+ *   CPU until every request is acknowledged (durable):
+ *   - OTLP/HTTP protobuf and JSON, OTLP/gRPC (unary Export calls);
+ *   - Loki push JSON and protobuf+snappy, Elasticsearch _bulk, Splunk HEC,
+ *     Datadog logs, Zipkin v2 JSON spans (http-protocols.ts);
+ *   - Envoy ALS: C gRPC client streams of ~500-entry messages, acknowledged
+ *     when each stream ends (envoy-als-encode.ts, grpc-send.ts);
+ *   - Fluent forward: C TCP connections of PackedForward chunks, each
+ *     acknowledged before the next (fluent-send.ts).
  * - Syslog over TCP: one connection, N messages of 300 bytes from `loggen`
  *   (syslog-ng's generator; a Node sender when it is missing); records/s
  *   and MiB/s until the server's syslog source reports all N handed to the
@@ -22,13 +29,13 @@
  * file without fsync (page cache). Each measurement is a fixed count with a
  * deadline, and every process started here is stopped at the end.
  */
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { connect, createServer } from 'node:net';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ResourceCache, SyslogFramer, otlpType, parseSyslog, syslogRecord } from '@meshlog/components';
+import { OTLP_LOGS_SERVICE, ResourceCache, SyslogFramer, otlpType, parseSyslog, syslogRecord } from '@meshlog/components';
 import { writeDataset } from './dataset.js';
 import { freePort, startBenchServer, type BenchServer } from './server-child.js';
 import { printTable, type Figures } from './results.js';
@@ -43,8 +50,13 @@ import {
   which,
   type Child,
 } from './syslog-peers.js';
-import { otlpTarget, postAll, type PostTarget } from './http-post.js';
-import { readPayloads, writePayload } from './payload-file.js';
+import { otlpTarget, postAll } from './http-post.js';
+import { HTTP_PROTOCOLS } from './http-protocols.js';
+import { grpcUnaryAll, grpcStreamAll } from './grpc-send.js';
+import { ALS_PATH, alsIdentifier, alsMessages } from './envoy-als-encode.js';
+import { ForwardChunker, forwardAll } from './fluent-send.js';
+import { reencodePayloads, writeJsonPayloads, type PayloadEncoder } from './reencode.js';
+import type { SendResult } from './send-all.js';
 
 export interface IngestOptions {
   records: number;
@@ -65,7 +77,6 @@ export async function ingestSuite(opts: IngestOptions): Promise<Figures> {
     const figures: Figures = {};
     const notes: [string, string | number, string?][] = [];
 
-    // ---- OTLP/HTTP, protobuf and JSON
     log(`generating ${opts.records.toLocaleString()} records`);
     const protoPath = join(dir, 'payloads.bin');
     const ds = await writeDataset({ seed: opts.seed, count: opts.records, endMs: Date.now(), ndjsonPath: join(dir, 'dataset.ndjson'), payloadPath: protoPath });
@@ -73,38 +84,59 @@ export async function ingestSuite(opts: IngestOptions): Promise<Figures> {
     const jsonBytes = await writeJsonPayloads(protoPath, jsonPath);
     log(`OTLP: ${ds.payloads} requests; ${(ds.protobufBytes / ds.records).toFixed(0)} B/record protobuf, ${(jsonBytes / ds.records).toFixed(0)} B/record JSON`);
 
-    for (const [encoding, path, contentType] of [
-      ['protobuf', protoPath, 'application/x-protobuf'],
-      ['json', jsonPath, 'application/json'],
-    ] as const) {
-      const server = await startBenchServer(join(dir, `data-otlp-${encoding}`));
+    // One row per protocol: a fresh server, the same records, figures until the last acknowledgement.
+    const rows: { key: string; label: string }[] = [];
+    const measure = async (key: string, label: string, send: (server: BenchServer, port: number) => Promise<SendResult>, listener?: '--grpc-port' | '--forward-port'): Promise<void> => {
+      const port = listener ? await freePort() : 0;
+      const dataDir = join(dir, `data-${key}`);
+      const server = await startBenchServer(dataDir, listener ? [listener, String(port)] : []);
       servers.push(server);
       const cpu0 = cpuSecondsOf(server.proc.pid);
-      const r = await postAll(server, path, otlpTarget(contentType), opts.concurrency);
+      const r = await send(server, port);
       const cpu = cpuSecondsOf(server.proc.pid) - cpu0;
+      // Every acknowledgement is in: the store must hold every record, none discarded on the way.
+      const metrics = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.token}` } })).text();
+      const stored = metricValue(metrics, 'meshlog_component_sent_records_total', 'store');
+      const discarded = metricTotal(metrics, 'meshlog_component_discarded_records_total');
+      if (stored < ds.records || discarded > 0) throw new Error(`${label}: the store holds ${stored} of ${ds.records} records, ${discarded} discarded`);
       await server.stop();
-      const key = encoding === 'protobuf' ? 'otlp_http' : 'otlp_json';
+      // Its files go now, not at the end: left on disk, they were still being written back while later
+      // rows waited on their own fsyncs, which halved those rows (docs/ingest-benchmark.md).
+      if (!opts.keep) rmSync(dataDir, { recursive: true, force: true });
       figures[`ingest.${key}_records_per_s`] = Math.round(ds.records / r.seconds);
       figures[`ingest.${key}_mib_per_s`] = round1(r.bytes / MiB / r.seconds);
       figures[`ingest.${key}_server_cpu_cores`] = round2(cpu / r.seconds);
-      log(`OTLP/HTTP ${encoding}: ${ds.records} records in ${r.seconds.toFixed(2)} s (${r.retries} retried requests)`);
-    }
+      rows.push({ key, label });
+      log(`${label}: ${ds.records} records in ${r.seconds.toFixed(2)} s, ${r.requests} requests of ${(r.bytes / r.requests / 1024).toFixed(0)} KiB (${r.retries} resent)`);
+    };
+    /** The records re-encoded for one protocol, in a framed file of their own. */
+    const reencoded = async (key: string, encoder: PayloadEncoder): Promise<string> => {
+      const path = join(dir, `payloads.${key}.bin`);
+      await reencodePayloads(jsonPath, path, encoder);
+      return path;
+    };
+
+    // ---- OTLP: HTTP (protobuf, JSON) and gRPC, the dataset's own requests
+    await measure('otlp_http', 'OTLP/HTTP protobuf', (server) => postAll(server, protoPath, otlpTarget('application/x-protobuf'), opts.concurrency));
+    await measure('otlp_json', 'OTLP/HTTP JSON', (server) => postAll(server, jsonPath, otlpTarget('application/json'), opts.concurrency));
+    await measure(
+      'otlp_grpc',
+      'OTLP/gRPC',
+      (server, port) => grpcUnaryAll({ address: `127.0.0.1:${port}`, token: server.token, method: `/${OTLP_LOGS_SERVICE}/Export` }, protoPath, opts.concurrency, otlpPartialSuccess),
+      '--grpc-port',
+    );
 
     // ---- The other HTTP protocols, same records re-encoded as their senders would
     for (const proto of HTTP_PROTOCOLS) {
-      const path = join(dir, `payloads.${proto.key}.bin`);
-      await reencodePayloads(jsonPath, path, proto.encode);
-      const server = await startBenchServer(join(dir, `data-${proto.key}`));
-      servers.push(server);
-      const cpu0 = cpuSecondsOf(server.proc.pid);
-      const r = await postAll(server, path, proto.target, opts.concurrency);
-      const cpu = cpuSecondsOf(server.proc.pid) - cpu0;
-      await server.stop();
-      figures[`ingest.${proto.key}_records_per_s`] = Math.round(ds.records / r.seconds);
-      figures[`ingest.${proto.key}_mib_per_s`] = round1(r.bytes / MiB / r.seconds);
-      figures[`ingest.${proto.key}_server_cpu_cores`] = round2(cpu / r.seconds);
-      log(`${proto.label}: ${ds.records} records in ${r.seconds.toFixed(2)} s (${r.retries} retried requests)`);
+      const path = await reencoded(proto.key, proto);
+      await measure(proto.key, proto.label, (server) => postAll(server, path, proto.target, opts.concurrency));
     }
+
+    // ---- Envoy ALS (gRPC client streams) and Fluent forward (TCP, chunk acks)
+    const alsPath = await reencoded('envoy_als', { encode: alsMessages });
+    await measure('envoy_als', 'Envoy ALS (gRPC streams)', (server, port) => grpcStreamAll({ address: `127.0.0.1:${port}`, token: server.token, method: ALS_PATH }, alsPath, opts.concurrency, alsIdentifier), '--grpc-port');
+    const fluentPath = await reencoded('fluent', new ForwardChunker());
+    await measure('fluent', 'Fluent forward (PackedForward, acks)', (_server, port) => forwardAll(port, fluentPath, opts.concurrency), '--forward-port');
 
     // ---- Syslog over TCP: meshlog, rsyslog, syslog-ng, one sender
     const loggen = which('loggen');
@@ -120,7 +152,7 @@ export async function ingestSuite(opts: IngestOptions): Promise<Figures> {
       servers.push(server);
       await waitForPort(port, undefined, 'meshlog syslog');
       // Records the syslog source handed to the pipeline and got acknowledged (durable).
-      const sent = async (): Promise<number> => metricValue(await (await fetch(`${server.url}/metrics`)).text(), 'meshlog_component_sent_records_total', 'syslog');
+      const sent = async (): Promise<number> => metricValue(await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.token}` } })).text(), 'meshlog_component_sent_records_total', 'syslog');
       const r = await timeReceive('meshlog', server.proc.pid, send(port), sent, opts.messages, deadlineMs);
       await server.stop();
       figures['ingest.syslog_tcp_records_per_s'] = Math.round(opts.messages / r.seconds);
@@ -183,10 +215,8 @@ export async function ingestSuite(opts: IngestOptions): Promise<Figures> {
     figures['ingest.otlp_records'] = ds.records;
 
     const durable = 'meshlog: acknowledged at WAL fsync; peers: file, no fsync';
-    printTable(`ingest: ${ds.records.toLocaleString()} OTLP records per encoding, ${opts.messages.toLocaleString()} syslog messages`, [
-      ['OTLP/HTTP protobuf records/s', figures['ingest.otlp_http_records_per_s']!, `${figures['ingest.otlp_http_mib_per_s']} MiB/s, ${figures['ingest.otlp_http_server_cpu_cores']} cores`],
-      ['OTLP/HTTP JSON records/s', figures['ingest.otlp_json_records_per_s']!, `${figures['ingest.otlp_json_mib_per_s']} MiB/s, ${figures['ingest.otlp_json_server_cpu_cores']} cores`],
-      ...HTTP_PROTOCOLS.map(
+    printTable(`ingest: ${ds.records.toLocaleString()} records per protocol, ${opts.messages.toLocaleString()} syslog messages`, [
+      ...rows.map(
         (p) => [`${p.label} records/s`, figures[`ingest.${p.key}_records_per_s`]!, `${figures[`ingest.${p.key}_mib_per_s`]} MiB/s, ${figures[`ingest.${p.key}_server_cpu_cores`]} cores`] as [string, number, string],
       ),
       ['syslog TCP records/s (meshlog)', ours, `${figures['ingest.syslog_tcp_mib_per_s']} MiB/s, ${figures['ingest.syslog_tcp_server_cpu_cores']} cores`],
@@ -212,159 +242,12 @@ export async function ingestSuite(opts: IngestOptions): Promise<Figures> {
   }
 }
 
-/** Re-encodes the protobuf payloads as OTLP/JSON (hex ids, decimal string int64), framed the same way. */
-async function writeJsonPayloads(protoPath: string, jsonPath: string): Promise<number> {
-  const Request = otlpType('ExportLogsServiceRequest');
-  const out = createWriteStream(jsonPath);
-  let total = 0;
-  try {
-    for (const body of readPayloads(protoPath)) {
-      const obj = Request.toObject(Request.decode(body), { longs: String, bytes: String, enums: Number, defaults: false }) as {
-        resourceLogs?: { scopeLogs?: { logRecords?: { traceId?: string; spanId?: string }[] }[] }[];
-      };
-      for (const rl of obj.resourceLogs ?? [])
-        for (const sl of rl.scopeLogs ?? [])
-          for (const lr of sl.logRecords ?? []) {
-            // protobufjs gives bytes as base64; OTLP/JSON wants hex.
-            if (lr.traceId) lr.traceId = Buffer.from(lr.traceId, 'base64').toString('hex');
-            if (lr.spanId) lr.spanId = Buffer.from(lr.spanId, 'base64').toString('hex');
-          }
-      const json = Buffer.from(JSON.stringify(obj));
-      await writePayload(out, json);
-      total += json.length;
-    }
-  } finally {
-    out.end();
-    await once(out, 'finish');
-  }
-  return total;
-}
-
-interface FlatRecord {
-  timeUnixNano: string;
-  severityText: string;
-  body: string;
-  resource: Record<string, string>;
-  traceId?: string;
-}
-
-interface HttpProtocol {
-  key: string;
-  label: string;
-  target: PostTarget;
-  /** One request body, or several where the protocol caps a request (Datadog: 1000 logs). */
-  encode(records: FlatRecord[]): Buffer | Buffer[];
-}
-
-const svc = (r: FlatRecord): string => r.resource['service.name'] ?? 'unknown';
-
-/**
- * Loki push (JSON), Elasticsearch bulk, Splunk HEC and Datadog intake, each
- * with the records of one OTLP request, shaped as those protocols' common
- * senders (Promtail, Filebeat, the Splunk OTel Collector, the Datadog Agent)
- * send them.
- */
-const HTTP_PROTOCOLS: HttpProtocol[] = [
-  {
-    key: 'loki_json',
-    label: 'Loki push JSON',
-    target: { endpoint: '/loki/api/v1/push', contentType: 'application/json', auth: (t) => ({ authorization: `Basic ${Buffer.from(`bench:${t}`).toString('base64')}` }) },
-    encode: (records) => {
-      const streams = new Map<string, { stream: Record<string, string>; values: [string, string][] }>();
-      for (const r of records) {
-        const stream = { service_name: svc(r), namespace: r.resource['k8s.namespace.name'] ?? '', pod: r.resource['k8s.pod.name'] ?? '', container: r.resource['k8s.container.name'] ?? '' };
-        const k = JSON.stringify(stream);
-        let s = streams.get(k);
-        if (!s) streams.set(k, (s = { stream, values: [] }));
-        s.values.push([r.timeUnixNano, r.body]);
-      }
-      return Buffer.from(JSON.stringify({ streams: [...streams.values()] }));
-    },
-  },
-  {
-    key: 'es_bulk',
-    label: 'Elasticsearch _bulk',
-    target: { endpoint: '/_bulk', contentType: 'application/x-ndjson', auth: (t) => ({ authorization: `ApiKey ${Buffer.from(`bench:${t}`).toString('base64')}` }), failed: (b) => b.startsWith('{"took"') && b.includes('"errors":true') },
-    encode: (records) =>
-      Buffer.from(
-        records
-          .map(
-            (r) =>
-              `{"create":{"_index":"logs-bench"}}\n${JSON.stringify({
-                '@timestamp': new Date(Number(BigInt(r.timeUnixNano) / 1_000_000n)).toISOString(),
-                message: r.body,
-                log: { level: r.severityText.toLowerCase() },
-                service: { name: svc(r) },
-                kubernetes: { namespace: r.resource['k8s.namespace.name'], pod: { name: r.resource['k8s.pod.name'] }, container: { name: r.resource['k8s.container.name'] } },
-                ...(r.traceId ? { trace: { id: r.traceId } } : {}),
-              })}`,
-          )
-          .join('\n') + '\n',
-      ),
-  },
-  {
-    key: 'splunk_hec',
-    label: 'Splunk HEC',
-    target: { endpoint: '/services/collector/event', contentType: 'application/json', auth: (t) => ({ authorization: `Splunk ${t}` }), failed: (b) => !b.includes('"code":0') },
-    encode: (records) =>
-      Buffer.from(
-        records
-          .map((r) => JSON.stringify({ time: Number(BigInt(r.timeUnixNano) / 1_000_000n) / 1000, host: r.resource['k8s.pod.name'], sourcetype: 'mesh', event: r.body, fields: { 'service.name': svc(r), 'k8s.namespace.name': r.resource['k8s.namespace.name'] } }))
-          .join('\n'),
-      ),
-  },
-  {
-    key: 'datadog',
-    label: 'Datadog logs',
-    target: { endpoint: '/api/v2/logs', contentType: 'application/json', auth: (t) => ({ 'dd-api-key': t }) },
-    encode: (records) =>
-      chunks(records, 1000).map((part) =>
-        Buffer.from(
-          JSON.stringify(
-          part.map((r) => ({
-            message: r.body,
-            service: svc(r),
-            hostname: r.resource['k8s.pod.name'],
-            status: r.severityText.toLowerCase(),
-            timestamp: Number(BigInt(r.timeUnixNano) / 1_000_000n),
-            ddsource: 'envoy',
-            ddtags: `kube_namespace:${r.resource['k8s.namespace.name'] ?? ''}`,
-          })),
-          ),
-        ),
-      ),
-  },
-];
-
-function chunks<T>(xs: T[], n: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
-  return out;
-}
-
-/** Each framed OTLP/JSON payload of `jsonPath` becomes one request of another protocol, framed the same way. */
-async function reencodePayloads(jsonPath: string, outPath: string, encode: (records: FlatRecord[]) => Buffer | Buffer[]): Promise<void> {
-  const out = createWriteStream(outPath);
-  try {
-    for (const body of readPayloads(jsonPath)) {
-      type Kv = { key: string; value: { stringValue?: string } };
-      const req = JSON.parse(body.toString('utf8')) as {
-        resourceLogs?: { resource?: { attributes?: Kv[] }; scopeLogs?: { logRecords?: { timeUnixNano?: string; severityText?: string; body?: { stringValue?: string }; traceId?: string }[] }[] }[];
-      };
-      const records: FlatRecord[] = [];
-      for (const rl of req.resourceLogs ?? []) {
-        const resource = Object.fromEntries((rl.resource?.attributes ?? []).map((a) => [a.key, a.value.stringValue ?? '']));
-        for (const sl of rl.scopeLogs ?? [])
-          for (const lr of sl.logRecords ?? [])
-            records.push({ timeUnixNano: lr.timeUnixNano ?? '0', severityText: lr.severityText ?? 'INFO', body: lr.body?.stringValue ?? '', resource, ...(lr.traceId ? { traceId: lr.traceId } : {}) });
-      }
-      const result = encode(records);
-      for (const encoded of Array.isArray(result) ? result : [result]) await writePayload(out, encoded);
-    }
-  } finally {
-    out.end();
-    await once(out, 'finish');
-  }
+/** What an OTLP/gRPC Export response that is OK still rejected (`partial_success`), or undefined. */
+function otlpPartialSuccess(response: Buffer): string | undefined {
+  const Response = otlpType('ExportLogsServiceResponse');
+  const partial = (Response.decode(response) as { partialSuccess?: { rejectedLogRecords?: unknown; errorMessage?: string } }).partialSuccess;
+  const rejected = Number(partial?.rejectedLogRecords ?? 0);
+  return rejected > 0 ? `${rejected} rejected: ${partial?.errorMessage ?? ''}` : undefined;
 }
 
 /** Starts the sender and waits until `received()` reaches `n` (deadline: an error naming the receiver). */
@@ -477,9 +360,14 @@ async function nodeSender(port: number, n: number): Promise<void> {
 }
 
 function metricValue(text: string, name: string, componentId: string): number {
+  return metricTotal(text, name, (labels) => labels.includes(`component_id="${componentId}"`));
+}
+
+/** The sum of a Prometheus counter's series (those whose labels pass `which`). */
+function metricTotal(text: string, name: string, which: (labels: string) => boolean = () => true): number {
   let v = 0;
   for (const line of text.split('\n')) {
-    if (line.startsWith(`${name}{`) && line.includes(`component_id="${componentId}"`)) v += Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.startsWith(`${name}{`) && which(line.slice(name.length, line.lastIndexOf(' ')))) v += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return v;
 }

@@ -23,6 +23,7 @@ const PAYMENTS = '{k8s_namespace_name="payments"}';
 let server: ServerProcess;
 let viewerToken: string;
 let otherTenantToken: string;
+let secondAdminToken: string;
 const marker = randomUUID().slice(0, 8);
 let t0Ms: number;
 
@@ -82,6 +83,7 @@ before(async () => {
   const tokens = new TokenStore(dataDir);
   viewerToken = tokens.create('default', ['viewer']);
   otherTenantToken = tokens.create('other', ['admin']);
+  secondAdminToken = tokens.create('default', ['admin']);
   const config = join(dataDir, 'meshlog.yaml');
   writeFileSync(
     config,
@@ -116,7 +118,7 @@ after(async () => {
   await server?.stop();
 });
 
-test('retention API: admin only, strict bodies that name the field, tenant-scoped', async () => {
+test('retention API: admin (and auditor, read-only) only, strict bodies that name the field, tenant-scoped', async () => {
   const forbidden = await api('GET', '/api/v1/retention/policies', undefined, viewerToken);
   assert.equal(forbidden.status, 403);
   assert.equal(forbidden.json.errorType, 'forbidden');
@@ -204,9 +206,14 @@ test('enforcement deletes what is past its policy, a hold stops it, and each run
     assert.equal(r.selector, r.policy_id === payments.id ? PAYMENTS : '');
   }
 
-  // Release the hold (recorded); the next run deletes what it kept.
-  const released = await api('DELETE', `/api/v1/retention/holds/${hold.id}`);
-  assert.equal(released.status, 200);
+  // Release the hold: a second admin approves it (recorded); the next run deletes what it kept.
+  const requested = await api('DELETE', `/api/v1/retention/holds/${hold.id}`);
+  assert.equal(requested.status, 202, JSON.stringify(requested.json));
+  assert.equal(((await api('GET', '/api/v1/retention/holds')).json.data as unknown as unknown[]).length, 1, 'still held until approved');
+  const approvalId = (requested.json.data as unknown as { id: string }).id;
+  const released = await api('POST', `/api/v1/approvals/${approvalId}/approve`, undefined, secondAdminToken);
+  assert.equal(released.status, 200, JSON.stringify(released.json));
+  assert.equal((released.json.data as unknown as { status: string }).status, 'executed');
   assert.deepEqual((await api('GET', '/api/v1/retention/holds')).json.data, []);
   const run2 = await api('POST', '/api/v1/retention/enforce');
   const r2 = run2.json.data as unknown as { records: DeletionRecord[]; held: unknown[] };

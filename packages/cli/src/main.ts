@@ -1,6 +1,7 @@
 /**
  * The `meshlog` command: one binary, the role chosen by the subcommand
- * (`server`, `agent`) plus client commands (`query`, `demo`). Exit codes:
+ * (`server`, `agent`) plus client commands (`query`, `demo`) and offline
+ * identity commands (`user`, `token`). Exit codes:
  * 0 success, 1 failure, 2 bad usage or configuration.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -69,6 +70,99 @@ storageKey
   .action(async (opts: { keyFile?: string; dataDir?: string }) => {
     const { storageKeyRotate } = await import('./commands/storage-key.js');
     storageKeyRotate(opts);
+  });
+
+const collect = (value: string, prior: string[]): string[] => [...prior, value];
+
+const user = program.command('user').description('password users of a data dir, offline (safe beside a running server)');
+
+user
+  .command('add')
+  .description('add a user; the password is read from the terminal (or the first line of stdin)')
+  .argument('<username>')
+  .option('--grant <tenant:roles>', 'roles in a tenant, e.g. default:analyst or payments:viewer,analyst (repeatable)', collect, [])
+  .option('--data-dir <dir>', 'data directory (default data)')
+  .option('--min-length <n>', 'shortest password accepted (the server default is 12)', int('--min-length'))
+  .action(async (username: string, opts: { grant: string[]; dataDir?: string; minLength?: number }) => {
+    const { userAdd } = await import('./commands/identities.js');
+    await userAdd(username, opts);
+  });
+
+user
+  .command('grant')
+  .description("set a user's roles in tenants (--grant tenant: with no roles removes that grant)")
+  .argument('<username>')
+  .option('--grant <tenant:roles>', 'roles in a tenant, e.g. payments:analyst (repeatable)', collect, [])
+  .option('--data-dir <dir>', 'data directory (default data)')
+  .action(async (username: string, opts: { grant: string[]; dataDir?: string }) => {
+    const { userGrant } = await import('./commands/identities.js');
+    userGrant(username, opts);
+  });
+
+user
+  .command('passwd')
+  .description("set a user's password (read from the terminal or stdin); their sessions end")
+  .argument('<username>')
+  .option('--data-dir <dir>', 'data directory (default data)')
+  .option('--min-length <n>', 'shortest password accepted (the server default is 12)', int('--min-length'))
+  .action(async (username: string, opts: { dataDir?: string; minLength?: number }) => {
+    const { userPasswd } = await import('./commands/identities.js');
+    await userPasswd(username, opts);
+  });
+
+user
+  .command('disable')
+  .description('disable a user in every tenant; their sessions end')
+  .argument('<username>')
+  .option('--data-dir <dir>', 'data directory (default data)')
+  .action(async (username: string, opts: { dataDir?: string }) => {
+    const { userDisable } = await import('./commands/identities.js');
+    userDisable(username, opts);
+  });
+
+user
+  .command('list')
+  .description('list users and their grants')
+  .option('--data-dir <dir>', 'data directory (default data)')
+  .action(async (opts: { dataDir?: string }) => {
+    const { userList } = await import('./commands/identities.js');
+    userList(opts);
+  });
+
+const token = program.command('token').description('API tokens of a data dir, offline (safe beside a running server)');
+
+token
+  .command('create')
+  .description('create an API token and print its secret once (on stdout)')
+  .option('--tenant <tenant>', 'the tenant the token is bound to', 'default')
+  .option('--role <roles>', 'a role (repeatable, or comma-separated)', collect, [])
+  .option('--scope <permissions>', 'narrow the roles to these permissions (repeatable, or comma-separated)', collect, [])
+  .option('--description <text>', 'what the token is for (shown in listings and the audit trail)', 'created with meshlog token create')
+  .option('--expires-in <duration>', 'e.g. 90d, 12h, 30m (default: never)')
+  .option('--data-dir <dir>', 'data directory (default data)')
+  .action(async (opts: { tenant: string; role: string[]; scope: string[]; description: string; expiresIn?: string; dataDir?: string }) => {
+    const { tokenCreate } = await import('./commands/identities.js');
+    tokenCreate(opts);
+  });
+
+token
+  .command('list')
+  .description('list API tokens (never their secrets)')
+  .option('--tenant <tenant>', 'only this tenant')
+  .option('--data-dir <dir>', 'data directory (default data)')
+  .action(async (opts: { tenant?: string; dataDir?: string }) => {
+    const { tokenList } = await import('./commands/identities.js');
+    tokenList(opts);
+  });
+
+token
+  .command('revoke')
+  .description('revoke an API token by id (tok_...)')
+  .argument('<id>')
+  .option('--data-dir <dir>', 'data directory (default data)')
+  .action(async (id: string, opts: { dataDir?: string }) => {
+    const { tokenRevoke } = await import('./commands/identities.js');
+    tokenRevoke(id, opts);
   });
 
 program

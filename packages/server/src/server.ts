@@ -18,18 +18,33 @@ import { join, resolve } from 'node:path';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import { GRPC_INGEST_SERVICE, HTTP_INGEST_SERVICE, Pipeline, PipelineMetrics, ServiceMap, TRANSPORT_SECURITY_SERVICE, createLogger, type Logger } from '@meshlog/core';
 import { CertificateFileError, CertificateFiles, isLoopbackAddress, keepCertificateCurrent, recordFailedHandshake, tlsServerOptions, type ListenerTlsConfig } from '@meshlog/components';
-import { LogStore, RetentionScheduler, RetentionService, STORE_SERVICE, openEmbeddedStore, type EncryptionStatus } from '@meshlog/store';
+import { ApprovalCatalog, LogStore, RetentionScheduler, RetentionService, STORE_SERVICE, openEmbeddedStore, type EncryptionStatus } from '@meshlog/store';
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp } from './http/app.js';
 import { FastifyIngestHost } from './http/ingest-host.js';
 import { registerLokiRoutes } from './http/loki-routes.js';
 import { registerTraceRoutes } from './http/trace-routes.js';
+import { registerAuditRoutes } from './http/audit-routes.js';
 import { registerRetentionRoutes } from './http/retention-routes.js';
 import { RetentionMetrics } from './retention/retention-metrics.js';
+import { ApprovalService } from './approvals/approval-service.js';
+import { registerApprovalRoutes } from './http/approval-routes.js';
+import { registerKeyRoutes } from './http/key-routes.js';
 import { TokenStore } from './auth/token-store.js';
+import { UserStore } from './auth/user-store.js';
+import { SessionStore } from './auth/session-store.js';
+import { LoginThrottle } from './auth/login-throttle.js';
+import { OidcSignIn } from './auth/oidc.js';
+import { oidcClientSecret } from './auth/auth-config.js';
 import { AuditTrail } from './audit/audit-trail.js';
+import { RateLimiter } from './limits/rate-limiter.js';
+import { Masker } from './privacy/masker.js';
+import { rateLimitsOf } from './http/rate-limit-hook.js';
 import { tokenAuthenticator } from './http/auth-hook.js';
 import { certificateAuthenticator } from './http/certificate-auth.js';
+import { sessionAuthenticator } from './http/session-auth.js';
+import { registerIdentityRoutes } from './http/identity-routes.js';
+import { registerAuthRoutes } from './http/auth-routes.js';
 import type { RouteRule } from './http/route-access.js';
 import { GrpcJsIngestHost, bearerTokenAuthenticator, certificateAuthenticator as grpcCertificateAuthenticator } from './grpc/grpc-ingest-host.js';
 import { CertificateIdentities } from './auth/certificate-rules.js';
@@ -82,6 +97,8 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const grpcCertificates = tlsConfig && config.server.grpc_port !== 0 ? listenerCertificates(tlsConfig, 'grpc', tlsLogger) : undefined;
   warnAboutTransport(config, tlsLogger);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // Read before the store opens: a missing secret stops the start with nothing to clean up.
+  const oidcSecret = config.auth.oidc ? oidcClientSecret(config.auth.oidc, (m, f) => logger.warn(m, f)) : undefined;
 
   const limits = { timeoutMs: config.limits.query_timeout_ms, maxRowsToRead: config.limits.max_rows_to_read, maxBytesToRead: config.limits.max_bytes_to_read };
   let store: LogStore;
@@ -119,18 +136,29 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
 
   const tokens = new TokenStore(dataDir);
   const admin = tokens.bootstrapAdmin();
+  const auth = config.auth;
+  const users = new UserStore(dataDir);
+  const sessions = new SessionStore(dataDir, { idleMs: auth.sessions.idle_timeout_seconds * 1000, absoluteMs: auth.sessions.absolute_timeout_seconds * 1000 });
+  const oidc = auth.oidc ? new OidcSignIn(auth.oidc, oidcSecret) : undefined;
 
   const audit = new AuditTrail(store, logger.child({ component: 'audit' }));
   const identities = new CertificateIdentities(config.auth.certificate_rules);
   const transportSecurity = new ServerTransportSecurity(identities, audit, OPERATOR_TENANT, tlsLogger);
+  // One limiter for both listeners: an identity's HTTP requests and gRPC calls share its budget.
+  const limiter = new RateLimiter();
+  const rateLimits = rateLimitsOf(config.limits.rate);
   const metrics = new PipelineMetrics();
   let ready = false;
   const { app: http, routes } = createHttpApp({
-    // A client certificate that maps to an identity comes before tokens (http/certificate-auth.ts).
-    authenticators: [certificateAuthenticator(identities), tokenAuthenticator(tokens)],
+    // A client certificate that maps to an identity comes first (http/certificate-auth.ts);
+    // then a request with an API token is the token's; only without one does a session cookie count.
+    authenticators: [certificateAuthenticator(identities), tokenAuthenticator(tokens), sessionAuthenticator(sessions, users)],
     store,
     audit,
     operatorTenant: OPERATOR_TENANT,
+    limiter,
+    rateLimits,
+    masker: new Masker({ attributes: config.privacy.personal_attributes, patterns: config.privacy.personal_patterns }),
     metrics,
     logger,
     maxRequestBytes: config.server.max_request_bytes,
@@ -170,6 +198,12 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
             authenticate: grpcCertificateAuthenticator(identities, bearerTokenAuthenticator((token) => tokens.verify(token))),
             audit,
             operatorTenant: OPERATOR_TENANT,
+            rateLimit: (principal, bytes) =>
+              limiter.take([
+                { key: `identity:${principal.id}`, spec: rateLimits.perIdentity },
+                { key: `tenant:${principal.tenant}`, spec: rateLimits.perTenant },
+                ...(bytes > 0 ? [{ key: `bytes:${principal.tenant}`, spec: rateLimits.ingestBytesPerTenant, cost: bytes }] : []),
+              ]),
           },
           logger.child({ component: 'grpc' }),
         )
@@ -180,6 +214,27 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
 
   registerLokiRoutes(http, { maxEntriesLimit: config.limits.max_entries_limit, maxQueryRangeHours: config.limits.max_query_range_hours });
   registerTraceRoutes(http);
+  // Segregation of duties: actions a second admin approves (retention cuts, purges, grants, key rotation).
+  const approvals = new ApprovalService(new ApprovalCatalog(store.backend, store.database), { logger: logger.child({ component: 'approvals' }) });
+  registerIdentityRoutes(http, { tokens, users, sessions, passwordMinLength: auth.passwords.min_length, approvals });
+  const t = auth.login_throttle;
+  registerAuthRoutes(http, {
+    users,
+    sessions,
+    tokens,
+    throttle: new LoginThrottle({
+      freeFailures: t.free_failures,
+      freeFailuresPerAddress: t.free_failures_per_address,
+      baseDelayMs: t.base_delay_seconds * 1000,
+      maxDelayMs: t.max_delay_seconds * 1000,
+      forgetMs: t.forget_after_seconds * 1000,
+    }),
+    oidc,
+    postLoginRedirect: auth.oidc?.post_login_redirect ?? '/',
+    passwordMinLength: auth.passwords.min_length,
+    idleTimeoutSeconds: auth.sessions.idle_timeout_seconds,
+  });
+  registerAuditRoutes(http);
 
   const retentionLogger = logger.child({ component: 'retention' });
   const retention = new RetentionService(store, { defaultKeepDays: config.retention.default_keep_days, logger: retentionLogger });
@@ -194,9 +249,14 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   });
   registerRetentionRoutes(http, {
     retention,
+    approvals,
     defaultKeepDays: config.retention.default_keep_days,
     enforce: (scope) => retentionMetrics.observe('api', () => retention.enforce(scope), scope.tenant),
   });
+
+  registerKeyRoutes(http, { encryption, dataDir, operatorTenant: OPERATOR_TENANT, approvals });
+  // After every route that registers an approval kind.
+  registerApprovalRoutes(http, approvals);
 
   let grpcAddress: string | undefined;
   if (grpcHost) {
@@ -248,6 +308,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
       await pipeline.stop();
       await retention.idle();
       await store.close();
+      tokens.flushLastUse();
       logger.info('meshlog server stopped');
     })();
     return stopping;

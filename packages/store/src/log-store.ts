@@ -140,7 +140,9 @@ export class LogStore {
       await this.wal.append(audit.map((b) => ({ kind: 'audit_log' as const, tenant: b.tenant, source: b.source, id: b.id ?? '', records: b.records.length, encode: (seq: bigint) => encodeLogRows([b], seq) })));
       return;
     }
-    await this.backend.insertRows(`${this.database}.audit_log`, LOG_COLUMNS, encodeLogRows(audit));
+    // In a cluster, the initiating server queues the block for a shard that is down (on its disk) and
+    // forwards it when the shard is back: one shard down must not stop every audited call of a tenant.
+    await this.backend.insertRows(`${this.database}.audit_log`, LOG_COLUMNS, encodeLogRows(audit), { insert_distributed_sync: 0 });
   }
 
   /**

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError, createLogger } from '@meshlog/core';
-import { StorageEncryptionError, loadServerConfig, serverRegistry, startServer, type RunningServer, type ServerFlags } from '@meshlog/server';
+import { AuthConfigError, StorageEncryptionError, loadServerConfig, serverRegistry, startServer, type RunningServer, type ServerFlags } from '@meshlog/server';
 import { runDemo } from '../demo/index.js';
 import { CliError } from './client.js';
 
@@ -51,6 +51,7 @@ export async function serverCommand(opts: ServerCommandOptions): Promise<void> {
   } catch (err) {
     // A missing or unsafe key is a configuration problem with a message of its own, not a crash.
     if (err instanceof StorageEncryptionError) throw new CliError(`cannot open the store: ${err.message}`, 2);
+    if (err instanceof AuthConfigError) throw new CliError(`invalid configuration: ${err.message}`, 2);
     throw err;
   }
 

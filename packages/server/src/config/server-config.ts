@@ -8,7 +8,8 @@ import { z } from 'zod';
 import { ConfigError, ConfigSource, buildPipelineSpec, type ComponentRegistry, type PipelineSpec } from '@meshlog/core';
 import { MAX_KEEP_DAYS, SelectorError, canonicalSelector, type EncryptionSetting } from '@meshlog/store';
 import { ListenerTlsSchema, SyslogTlsSchema, isLoopbackAddress, type ListenerTlsConfig, type SyslogTlsConfig } from '@meshlog/components';
-import { CertificateRuleSchema } from '../auth/certificate-rules.js';
+import { AuthSchema } from '../auth/auth-config.js';
+import { DEFAULT_MASK_RULES } from '../privacy/masker.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -186,8 +187,38 @@ export const StorageSchema = z
   })
   .strict();
 
+const bucket = (rate: number, burst: number) =>
+  z
+    .object({
+      /** Sustained rate; 0 = unlimited. */
+      per_second: z.number().min(0),
+      /** What may arrive at once above the rate. */
+      burst: z.number().positive(),
+    })
+    .strict()
+    .default({ per_second: rate, burst });
+
+/**
+ * Rate limits and quotas (token buckets, per server; see limits/rate-limiter.ts).
+ * Over a limit, HTTP answers 429 `rate_limited` with Retry-After, gRPC
+ * RESOURCE_EXHAUSTED with a RetryInfo delay.
+ */
+export const RateLimitsSchema = z
+  .object({
+    /** Requests (HTTP requests, gRPC calls) per identity. */
+    per_identity: bucket(500, 1000),
+    /** Requests per tenant, all its identities together. */
+    per_tenant: bucket(2000, 4000),
+    /** Ingest volume per tenant, in MiB of request bodies (as received, before decompression). */
+    ingest_mib_per_tenant: bucket(64, 256),
+    /** Failed authentications per client address (guessing tokens): past it, the address gets 429 before its credentials are checked. */
+    auth_failures_per_address: bucket(1, 20),
+  })
+  .strict();
+
 export const LimitsSchema = z
   .object({
+    rate: RateLimitsSchema.default(RateLimitsSchema.parse({})),
     max_query_range_hours: z.number().positive().default(30 * 24),
     max_entries_limit: z.number().int().positive().default(5000),
     query_timeout_ms: z.number().int().positive().default(30_000),
@@ -247,26 +278,44 @@ export const RetentionSchema = z
   })
   .strict();
 
-/** `auth`: how credentials other than API tokens become identities. */
-export const AuthSectionSchema = z
+/**
+ * Personal data shown masked to readers without `logs:read_personal`
+ * (viewers); see privacy/masker.ts. Each list replaces its default.
+ */
+export const PrivacySchema = z
   .object({
-    /**
-     * Client certificates (mTLS, server.tls.client_auth optional/required):
-     * ordered rules from a SPIFFE ID pattern to a tenant and roles; the
-     * first match wins; a verified certificate no rule matches is refused.
-     */
-    certificate_rules: z.array(CertificateRuleSchema).default([]),
+    /** Attribute names whose values are masked whole. */
+    personal_attributes: z.array(z.string().min(1)).default([...DEFAULT_MASK_RULES.attributes]),
+    /** Regular expressions masked wherever they match in bodies and attribute values. */
+    personal_patterns: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[a-z0-9_]+$/, 'lower-case letters, digits and _ (it is shown as [masked:<name>])'),
+            regex: z.string().superRefine((r, ctx) => {
+              try {
+                new RegExp(r);
+              } catch (err) {
+                ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(err as Error).message}` });
+              }
+            }),
+          })
+          .strict(),
+      )
+      .default(DEFAULT_MASK_RULES.patterns.map((p) => ({ ...p }))),
   })
   .strict();
 
 export const ServerFileSchema = z
   .object({
     server: ServerSectionSchema.default(ServerSectionSchema.parse({})),
-    auth: AuthSectionSchema.default({ certificate_rules: [] }),
     data_dir: z.string().min(1).default('data'),
     storage: StorageSchema.default(StorageSchema.parse({})),
     limits: LimitsSchema.default(LimitsSchema.parse({})),
     retention: RetentionSchema.default(RetentionSchema.parse({})),
+    /** Sessions, passwords, sign-in throttling, OpenID Connect (auth/auth-config.ts). */
+    auth: AuthSchema.default(AuthSchema.parse({})),
+    privacy: PrivacySchema.default(PrivacySchema.parse({})),
     sources: z.record(z.string(), z.unknown()).optional(),
     transforms: z.record(z.string(), z.unknown()).optional(),
     sinks: z.record(z.string(), z.unknown()).optional(),

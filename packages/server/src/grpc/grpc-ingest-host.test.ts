@@ -171,11 +171,33 @@ test('a call whose audit record cannot be written is answered UNAVAILABLE (fail 
   failing.register('failing_source', [{ name: 'test.v1.Failing', permission: 'ingest', methods: [{ type: 'unary', name: 'Put', handler: async () => Buffer.from('served') }] }]);
   const port = await failing.listen();
   const c = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-  const { err } = await put(c, Buffer.from('x'), auth(), '/test.v1.Failing/Put');
-  assert.equal(err?.code, grpc.status.UNAVAILABLE);
-  assert.match(err!.details, /audit trail cannot be written/);
-  c.close();
-  await failing.close();
+  try {
+    const { err } = await put(c, Buffer.from('x'), auth(), '/test.v1.Failing/Put');
+    assert.equal(err?.code, grpc.status.UNAVAILABLE);
+    assert.match(err!.details, /audit trail cannot be written/);
+  } finally {
+    c.close();
+    await failing.close();
+  }
+});
+
+test('over its rate limit, a call gets RESOURCE_EXHAUSTED with a RetryInfo delay, and the handler never runs', async () => {
+  const limited = new GrpcJsIngestHost(options({ rateLimit: (p, bytes) => (p.id === 'tok_ingester' && bytes === 3 ? 2.2 : 0) }), silentLogger);
+  let ran = 0;
+  limited.register('limited_source', [{ name: 'test.v1.Limited', permission: 'ingest', methods: [{ type: 'unary', name: 'Put', handler: async () => (ran++, Buffer.from('ok')) }] }]);
+  const port = await limited.listen();
+  const c = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  try {
+    const { err } = await put(c, Buffer.from('abc'), auth(), '/test.v1.Limited/Put');
+    assert.equal(err?.code, grpc.status.RESOURCE_EXHAUSTED);
+    assert.match(err!.details, /over its request rate or ingest quota \(limits\.rate\); retry in 3 s/);
+    assert.equal(decodeRetryDelayMs(err!.metadata.get('grpc-status-details-bin')[0] as Buffer), 3000);
+    assert.equal(ran, 0);
+    assert.equal((await put(c, Buffer.from('abcd'), auth(), '/test.v1.Limited/Put')).err, null);
+  } finally {
+    c.close();
+    await limited.close();
+  }
 });
 
 test('a GrpcIngestError with a delay becomes its status plus a google.rpc.RetryInfo trailer', async () => {

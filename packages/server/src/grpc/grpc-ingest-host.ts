@@ -77,7 +77,8 @@ export interface GrpcAuthInput {
   peerCertificate: PresentedCertificate | undefined;
 }
 
-export type GrpcAuthenticator = (input: GrpcAuthInput) => GrpcAuthResult;
+/** May answer later: a token's first check runs a slow hash off the event loop. */
+export type GrpcAuthenticator = (input: GrpcAuthInput) => GrpcAuthResult | Promise<GrpcAuthResult>;
 
 export interface GrpcIngestHostOptions {
   listenAddress: string;
@@ -99,6 +100,8 @@ export interface GrpcIngestHostOptions {
   audit: AuditTrail;
   /** Tenant of audit records of calls nobody authenticated. */
   operatorTenant: string;
+  /** Rate limits and quotas: seconds to wait (0 = admitted) for a call of this principal carrying `bytes`. */
+  rateLimit?: (principal: Principal, bytes: number) => number;
 }
 
 /** Metadata keys that carry credentials: never handed to sources. */
@@ -263,55 +266,79 @@ export class GrpcJsIngestHost implements GrpcIngestHost {
   private unaryHandler(owner: string, method: GrpcUnaryMethod, service: GrpcService): grpc.handleUnaryCall<Buffer, Buffer> {
     return (call, callback) => {
       const started = process.hrtime.bigint();
-      const admitted = this.admit(owner, service, call, call.metadata);
-      const finish = (result: Buffer | Partial<grpc.StatusObject>): void => {
-        void this.audited(owner, call, admitted, started, result).then((r) => (Buffer.isBuffer(r) ? callback(null, r) : callback(r)));
-      };
-      if (admitted instanceof GrpcIngestError) {
-        finish(toServiceError(admitted));
-        return;
-      }
-      method.handler(call.request, admitted.ctx).then(finish, (err: unknown) => finish(this.toServiceErrorLogged(err, call.getPath())));
+      void this.admitted(owner, service, call).then((admitted) => {
+        const finish = (result: Buffer | Partial<grpc.StatusObject>): void => {
+          void this.audited(owner, call, admitted, started, result).then((r) => (Buffer.isBuffer(r) ? callback(null, r) : callback(r)));
+        };
+        if (admitted instanceof GrpcIngestError) {
+          finish(toServiceError(admitted));
+          return;
+        }
+        method.handler(call.request, admitted.ctx).then(finish, (err: unknown) => finish(this.toServiceErrorLogged(err, call.getPath())));
+      });
     };
   }
 
   private clientStreamHandler(owner: string, method: GrpcClientStreamMethod, service: GrpcService): grpc.handleClientStreamingCall<Buffer, Buffer> {
     return (call, callback) => {
       const started = process.hrtime.bigint();
-      const admitted = this.admit(owner, service, call, call.metadata);
-      const finish = (result: Buffer | Partial<grpc.StatusObject>): void => {
-        void this.audited(owner, call, admitted, started, result).then((r) => {
-          if (Buffer.isBuffer(r)) return callback(null, r);
-          callback(r);
-          // Stop reading what the client still sends: the status ends the call.
-          call.destroy();
-        });
-      };
-      if (admitted instanceof GrpcIngestError) {
-        finish(toServiceError(admitted));
-        return;
-      }
-      method.handler(messagesOf(call, this.draining.signal), admitted.ctx).then(finish, (err: unknown) => finish(this.toServiceErrorLogged(err, call.getPath())));
+      // Messages that arrive meanwhile wait in the call's stream buffer.
+      void this.admitted(owner, service, call).then((admitted) => {
+        const finish = (result: Buffer | Partial<grpc.StatusObject>): void => {
+          void this.audited(owner, call, admitted, started, result).then((r) => {
+            if (Buffer.isBuffer(r)) return callback(null, r);
+            callback(r);
+            // Stop reading what the client still sends: the status ends the call.
+            call.destroy();
+          });
+        };
+        if (admitted instanceof GrpcIngestError) {
+          finish(toServiceError(admitted));
+          return;
+        }
+        method.handler(messagesOf(call, this.draining.signal), admitted.ctx).then(finish, (err: unknown) => finish(this.toServiceErrorLogged(err, call.getPath())));
+      });
     };
   }
 
+  /** `admit`, with an authenticator that failed unexpectedly turned into INTERNAL (the call still gets its audit record). */
+  private async admitted(
+    owner: string,
+    service: GrpcService,
+    call: grpc.ServerUnaryCall<Buffer, Buffer> | grpc.ServerReadableStream<Buffer, Buffer>,
+  ): Promise<{ ctx: GrpcCall; principal: Principal | undefined; tenant: string } | GrpcIngestError> {
+    try {
+      return await this.admit(owner, service, call, call.metadata);
+    } catch (err) {
+      this.logger.error('gRPC authentication failed', { path: call.getPath(), error: err instanceof Error ? err.message : String(err) });
+      return new GrpcIngestError(GrpcStatus.INTERNAL, 'authentication failed on the server; see its log');
+    }
+  }
+
   /** Authenticates a call and builds what its handler sees, or the status that refuses it. */
-  private admit(
+  private async admit(
     owner: string,
     service: GrpcService,
     call: grpc.ServerUnaryCall<Buffer, Buffer> | grpc.ServerReadableStream<Buffer, Buffer>,
     metadata: grpc.Metadata,
-  ): { ctx: GrpcCall; principal: Principal | undefined; tenant: string } | GrpcIngestError {
+  ): Promise<{ ctx: GrpcCall; principal: Principal | undefined; tenant: string } | GrpcIngestError> {
     if (!this.active.get(owner)) {
       return new GrpcIngestError(GrpcStatus.UNAVAILABLE, 'this ingest service is shutting down; retry against another instance', { retryAfterMs: 1000 });
     }
+    // Looked up before the (possibly slow) token check: the connection is still open now.
     const tlsSocket = this.tlsPeers.get(call.getPeer());
-    const auth = this.opts.authenticate({ metadata, authContext: call.getAuthContext(), peerCertificate: tlsSocket ? presentedCertificate(tlsSocket) : undefined });
+    const auth = await this.opts.authenticate({ metadata, authContext: call.getAuthContext(), peerCertificate: tlsSocket ? presentedCertificate(tlsSocket) : undefined });
     let tenant: string;
     let principal: Principal | undefined;
     if (auth.ok) {
       principal = auth.principal;
       tenant = principal.tenant;
+      const wait = this.opts.rateLimit?.(principal, Buffer.isBuffer((call as { request?: unknown }).request) ? (call as { request: Buffer }).request.length : 0) ?? 0;
+      if (wait > 0) {
+        (call as { meshlogPrincipal?: Principal }).meshlogPrincipal = principal;
+        const seconds = Math.max(1, Math.ceil(wait));
+        return new GrpcIngestError(GrpcStatus.RESOURCE_EXHAUSTED, `identity ${principal.id} or tenant ${principal.tenant} is over its request rate or ingest quota (limits.rate); retry in ${seconds} s`, { retryAfterMs: seconds * 1000 });
+      }
       if (!can(principal, 'logs:write')) {
         const err = new GrpcIngestError(GrpcStatus.PERMISSION_DENIED, `${service.name} needs the "logs:write" permission, granted by the roles ${rolesWith('logs:write').join(', ')}; this identity has ${principal.roles.join(', ') || 'no roles'}`);
         (call as { meshlogPrincipal?: Principal }).meshlogPrincipal = principal;
@@ -436,8 +463,8 @@ function isPrematureClose(err: unknown): boolean {
 }
 
 /** The one authenticator for now: `authorization: Bearer <token>` metadata, checked by `verify`. */
-export function bearerTokenAuthenticator(verify: (token: string) => Principal | undefined): GrpcAuthenticator {
-  return ({ metadata }) => {
+export function bearerTokenAuthenticator(verify: (token: string) => Principal | undefined | Promise<Principal | undefined>): GrpcAuthenticator {
+  return async ({ metadata }) => {
     const values = metadata.get('authorization');
     if (values.length === 0) {
       return { ok: false, missing: true, message: 'missing API token: send gRPC metadata "authorization: Bearer <token>" (the first start wrote one to <data-dir>/admin.token)' };
@@ -445,7 +472,7 @@ export function bearerTokenAuthenticator(verify: (token: string) => Principal | 
     const header = values.length === 1 && typeof values[0] === 'string' ? values[0] : undefined;
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match) return { ok: false, missing: false, message: 'malformed authorization metadata: expected one "Bearer <token>"' };
-    const principal = verify(match[1]!);
+    const principal = await verify(match[1]!);
     if (!principal) return { ok: false, missing: false, message: 'invalid, expired or revoked API token' };
     return { ok: true, principal };
   };

@@ -11,15 +11,18 @@
  */
 import type { TlsOptions } from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
+import helmet from 'helmet';
 import type { PipelineMetrics, Logger } from '@meshlog/core';
 import { StoreError } from '@meshlog/store';
 import { ApiError, ERRORS, type ErrorCode } from './errors.js';
-import type { LogStore } from '@meshlog/store';
+import type { LogStore, RowMasker } from '@meshlog/store';
 import { installAuth, type HttpAuthenticator } from './auth-hook.js';
 import { installAuditHook, genRequestId } from './audit-hook.js';
 import { installRouteAccess, type RouteRule } from './route-access.js';
 import type { IngestRouteConfig } from './ingest-host.js';
 import type { AuditTrail } from '../audit/audit-trail.js';
+import { installRateLimits, type RateLimits } from './rate-limit-hook.js';
+import type { RateLimiter } from '../limits/rate-limiter.js';
 
 export interface HttpAppOptions {
   authenticators: HttpAuthenticator[];
@@ -27,6 +30,10 @@ export interface HttpAppOptions {
   audit: AuditTrail;
   /** Tenant of audit records of unauthenticated requests. */
   operatorTenant: string;
+  limiter: RateLimiter;
+  rateLimits: RateLimits;
+  /** Applied to query results of principals without `logs:read_personal`. */
+  masker: RowMasker;
   metrics: PipelineMetrics;
   logger: Logger;
   maxRequestBytes: number;
@@ -43,6 +50,8 @@ const STORE_ERRORS: Partial<Record<StoreError['code'], ErrorCode>> = {
   unavailable: 'unavailable',
   timeout: 'query_timeout',
   limit: 'limit_exceeded',
+  // The audit trail, asked for by someone who may not read it.
+  forbidden: 'forbidden',
   // The client went away; the answer goes nowhere, but it must not count as a server fault.
   cancelled: 'bad_request',
 };
@@ -72,8 +81,36 @@ export function createHttpApp(opts: HttpAppOptions): HttpApp {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   const routes = installRouteAccess(app);
+  // Security headers on every answer, errors and refusals included, so this hook runs
+  // first. The CSP is strict: the UI serves its own scripts and styles, never inline
+  // ones, and is never framed. (helmet itself, not @fastify/helmet: the plugin's hook
+  // would load after the auth hook and miss the 401s.)
+  const securityHeaders = helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    // Ignored by browsers on plain HTTP; in force once the listener has TLS.
+    strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+    referrerPolicy: { policy: 'no-referrer' },
+    xFrameOptions: { action: 'deny' },
+  });
+  app.addHook('onRequest', (req, reply, done) => securityHeaders(req.raw, reply.raw, (err?: unknown) => done(err as Error | undefined)));
   installAuditHook(app, { trail: opts.audit, operatorTenant: opts.operatorTenant });
-  installAuth(app, { authenticators: opts.authenticators, store: opts.store });
+  installRateLimits(app, opts.limiter, opts.rateLimits);
+  installAuth(app, { authenticators: opts.authenticators, store: opts.store, masker: opts.masker });
 
   app.setErrorHandler((err, req, reply) => {
     let status: number;
@@ -104,13 +141,14 @@ export function createHttpApp(opts: HttpAppOptions): HttpApp {
     }
     req.audit.reason = message;
     const retryable = ERRORS[code as keyof typeof ERRORS]?.retryable === true && status !== 500;
-    if (retryable) void reply.header('retry-after', '1');
+    const retryAfterSeconds = (err instanceof ApiError ? err.retryAfterSeconds : undefined) ?? 1;
+    if (retryable) void reply.header('retry-after', String(retryAfterSeconds));
     // An ingest route whose protocol has its own error shape answers in it (Splunk HEC's {"text","code"}).
     const render = (req.routeOptions.config as Partial<IngestRouteConfig> | undefined)?.renderError;
     if (render) {
       const authFailure = err instanceof ApiError ? err.authFailure : undefined;
       try {
-        const r = render({ status, code, message, ...(authFailure ? { authFailure } : {}), ...(retryable ? { retryAfterSeconds: 1 } : {}) });
+        const r = render({ status, code, message, ...(authFailure ? { authFailure } : {}), ...(retryable ? { retryAfterSeconds } : {}) });
         if (r.headers) void reply.headers(r.headers);
         void reply.code(r.status).type(r.contentType ?? 'text/plain').send(r.body ?? '');
         return;

@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { StoreError } from '@meshlog/store';
 import type { AuditChange, AuditQuery, AuditTrail } from '../audit/audit-trail.js';
 import { outcomeOfStatus } from '../audit/audit-trail.js';
 
@@ -70,10 +71,11 @@ export function installAuditHook(app: FastifyInstance, opts: AuditHookOptions): 
         ...(note.change ? { change: note.change } : {}),
         ...(note.detail ? { detail: note.detail } : {}),
       });
-    } catch {
-      // Fail closed: what cannot be audited is not answered as served.
+    } catch (err) {
+      // Fail closed: what cannot be audited is not answered as served. The store's message names what is down and carries no secrets.
+      const cause = err instanceof StoreError ? `: ${err.message}` : '';
       void reply.code(503).header('retry-after', '5').type('application/json');
-      return JSON.stringify({ status: 'error', errorType: 'unavailable', error: `the audit trail cannot be written, so the call is not answered (request ${req.id}); retry later` });
+      return JSON.stringify({ status: 'error', errorType: 'unavailable', error: `the audit trail cannot be written${cause}, so the call is not answered (request ${req.id}); retry later` });
     }
     return payload;
   });

@@ -18,7 +18,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { credentialHint, presentedToken, type AuthFailure, type CredentialLocation } from '@meshlog/core';
-import type { LogStore, TenantReader } from '@meshlog/store';
+import type { LogStore, RowMasker, TenantReader } from '@meshlog/store';
 import type { TokenStore } from '../auth/token-store.js';
 import { can, type Principal } from '../auth/principal.js';
 import { PERMISSIONS, rolesWith } from '../auth/roles.js';
@@ -43,6 +43,8 @@ export interface RouteCredentialsConfig {
 export interface AuthOptions {
   authenticators: HttpAuthenticator[];
   store: LogStore;
+  /** Masks personal data in what readers without `logs:read_personal` get. */
+  masker?: RowMasker;
 }
 
 export function installAuth(app: FastifyInstance, opts: AuthOptions): void {
@@ -73,20 +75,24 @@ export function installAuth(app: FastifyInstance, opts: AuthOptions): void {
         `${req.method} ${req.routeOptions.url} needs the "${access.permission}" permission (${PERMISSIONS[access.permission]}), granted by the roles ${rolesWith(access.permission).join(', ')}; this identity has ${principal.roles.length > 0 ? principal.roles.join(', ') : 'no roles'}${principal.scopes ? ` (token scopes: ${principal.scopes.join(', ')})` : ''}`,
       );
     }
-    req.reader = opts.store.reader({ tenant: principal.tenant, auditTrail: can(principal, 'audit:read') });
+    req.reader = opts.store.reader({
+      tenant: principal.tenant,
+      auditTrail: can(principal, 'audit:read'),
+      ...(opts.masker && !can(principal, 'logs:read_personal') ? { mask: opts.masker } : {}),
+    });
   });
 }
 
 /** API tokens, wherever the route lets them be presented. */
 export function tokenAuthenticator(tokens: TokenStore): HttpAuthenticator {
-  return (req) => {
+  return async (req) => {
     const locations = (req.routeOptions.config as RouteCredentialsConfig).credentials ?? [];
     const presented = presentedToken(req.headers, locations);
     if ('failure' in presented) {
       if (presented.failure === 'missing') return undefined;
       return { refuse: new ApiError('unauthenticated', missingTokenMessage(presented.failure, locations), { authFailure: presented.failure }) };
     }
-    const principal = tokens.verify(presented.token);
+    const principal = await tokens.verify(presented.token);
     if (!principal) return { refuse: new ApiError('unauthenticated', 'invalid, expired or revoked API token', { authFailure: 'invalid' }) };
     return { principal };
   };

@@ -12,10 +12,10 @@
  *    principal, and a token on the same request is not looked at (the
  *    connection's identity is the stronger proof, as in Kubernetes' x509
  *    authenticator);
- * 3. a verified certificate no rule matches: the request's token decides
- *    (a person with a certificate of the organisation's CA and a token);
- *    without a token, 401 naming the SPIFFE ID;
- * 4. no certificate: tokens, as on a listener without TLS.
+ * 3. a verified certificate no rule matches: the request's token or UI
+ *    session decides (a person with a certificate of the organisation's
+ *    CA); without either, 401 naming the SPIFFE ID;
+ * 4. no certificate: tokens and sessions, as on a listener without TLS.
  */
 import { TLSSocket } from 'node:tls';
 import { presentedToken } from '@meshlog/core';
@@ -23,6 +23,7 @@ import { presentedCertificate } from '@meshlog/components';
 import type { CertificateIdentities } from '../auth/certificate-rules.js';
 import type { HttpAuthenticator, RouteCredentialsConfig } from './auth-hook.js';
 import { ApiError } from './errors.js';
+import { sessionIdOf } from './session-auth.js';
 
 export function certificateAuthenticator(identities: CertificateIdentities): HttpAuthenticator {
   return (req) => {
@@ -38,7 +39,8 @@ export function certificateAuthenticator(identities: CertificateIdentities): Htt
     if ('principal' in identity) return { principal: identity.principal };
     const locations = (req.routeOptions.config as RouteCredentialsConfig).credentials ?? [];
     const token = presentedToken(req.headers, locations);
-    if ('failure' in token && token.failure === 'missing') return { refuse: new ApiError('unauthenticated', identity.refuse, { authFailure: 'invalid' }) };
+    const otherCredential = !('failure' in token && token.failure === 'missing') || sessionIdOf(req) !== undefined;
+    if (!otherCredential) return { refuse: new ApiError('unauthenticated', identity.refuse, { authFailure: 'invalid' }) };
     return undefined;
   };
 }

@@ -9,17 +9,22 @@
  * the field. Every change is recorded with the principal's id as the actor,
  * in the retention change log and, with before and after, in the audit trail.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { MAX_KEEP_DAYS, publicHold, type EnforcementResult, type RetentionService } from '@meshlog/store';
+import { MAX_KEEP_DAYS, policyIdOf, publicHold, type EnforcementResult, type RetentionService } from '@meshlog/store';
 import { ApiError } from './errors.js';
 import { principalOf } from './auth-hook.js';
 import { auditNote } from './audit-hook.js';
+import { parseJsonBody } from './json-body.js';
 import { selectorText } from '../config/server-config.js';
 import { nowNs, parseTimeNs } from '../query/time-params.js';
+import type { ApprovalService } from '../approvals/approval-service.js';
+import type { Principal } from '../auth/principal.js';
 
 export interface RetentionRouteOptions {
   retention: RetentionService;
+  /** Shortening retention, deleting a policy that shortens it, releasing a hold and purging go through a second admin. */
+  approvals: ApprovalService;
   /** `retention.default_keep_days`, shown beside a tenant's policies. */
   defaultKeepDays: number;
   /** Runs one enforcement (instrumented by the caller). */
@@ -42,6 +47,8 @@ export const PolicyBodySchema = z
   })
   .strict();
 
+type PolicyBody = z.infer<typeof PolicyBodySchema>;
+
 export const HoldBodySchema = z
   .object({
     selector: selectorText.optional(),
@@ -51,11 +58,73 @@ export const HoldBodySchema = z
   })
   .strict();
 
+export const PurgeBodySchema = z
+  .object({
+    selector: selectorText,
+    from: timeText,
+    to: timeText,
+    reason: z.string().trim().min(1).max(2000),
+  })
+  .strict();
+
+/** Who did an approved change: the requester, with the approver beside them in the change log. */
+const approvedActor = (ctx: { requestedBy: string; approvedBy: string }): string => `${ctx.requestedBy} (approved by ${ctx.approvedBy})`;
+
+/** keep_days `next` keeps less than `current` (0 = forever). */
+export function shortens(next: number, current: number): boolean {
+  return next !== 0 && (current === 0 || next < current);
+}
+
 export function registerRetentionRoutes(app: FastifyInstance, opts: RetentionRouteOptions): void {
-  const { retention } = opts;
+  const { retention, approvals } = opts;
   const admin = principalOf;
   const read = (action: string) => ({ config: { access: { permission: 'retention:read' as const }, action } });
   const write = (action: string) => ({ config: { access: { permission: 'retention:write' as const }, action } });
+
+  approvals.register({
+    kind: 'retention.policy.put',
+    permission: 'retention:write',
+    execute: async (payload, ctx) => (await retention.putPolicy(ctx.tenant, payload as PolicyBody, approvedActor(ctx))).policy,
+  });
+  approvals.register({
+    kind: 'retention.policy.delete',
+    permission: 'retention:write',
+    execute: async (payload, ctx) => {
+      const removed = await retention.deletePolicy(ctx.tenant, (payload as { id: string }).id, approvedActor(ctx));
+      if (!removed) throw new Error('the policy no longer exists');
+      return removed;
+    },
+  });
+  approvals.register({
+    kind: 'retention.hold.release',
+    permission: 'retention:write',
+    execute: async (payload, ctx) => {
+      const released = await retention.releaseHold(ctx.tenant, (payload as { id: string }).id, approvedActor(ctx));
+      if (!released) throw new Error('the hold is no longer active');
+      return publicHold(released);
+    },
+  });
+  approvals.register({
+    kind: 'retention.purge',
+    permission: 'retention:write',
+    execute: async (payload, ctx) => {
+      const p = payload as { selector: string; from_ns: string; to_ns: string };
+      return retention.purge({ tenant: ctx.tenant, selector: p.selector, fromNs: BigInt(p.from_ns), toNs: BigInt(p.to_ns), actor: ctx.requestedBy, approvedBy: ctx.approvedBy });
+    },
+  });
+
+  /** keep_days that governs `selector` now (its own policy, else the tenant default, else the server default). */
+  const effectiveKeepDays = async (tenant: string, selectorId: string | undefined): Promise<number> => {
+    const policies = await retention.policies(tenant);
+    const own = selectorId !== undefined ? policies.find((p) => p.id === selectorId) : undefined;
+    if (own) return own.keep_days;
+    return policies.find((p) => p.selector === undefined)?.keep_days ?? opts.defaultKeepDays;
+  };
+  const pendingReply = async (who: Principal, kind: string, summary: string, payload: unknown, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const approval = await approvals.request(who, kind, summary, payload);
+    auditNote(req).change = { object: 'approval', id: approval.id, before: null, after: approval };
+    return reply.code(202).send({ status: 'pending_approval', data: approval, message: `${summary}: needs a second admin's approval (POST /api/v1/approvals/${approval.id}/approve)` });
+  };
 
   app.get('/api/v1/retention/policies', read('retention.policies.list'), async (req) => {
     const { tenant } = admin(req);
@@ -64,14 +133,28 @@ export function registerRetentionRoutes(app: FastifyInstance, opts: RetentionRou
 
   app.put('/api/v1/retention/policies', write('retention.policy.put'), async (req, reply) => {
     const who = admin(req);
-    const body = parseBody(req, PolicyBodySchema);
+    const body = parseJsonBody(req, PolicyBodySchema);
+    const id = policyIdOf(who.tenant, body.selector);
+    const current = await effectiveKeepDays(who.tenant, id);
+    if (shortens(body.keep_days, current)) {
+      const what = body.selector ? `retention of ${body.selector}` : 'default retention';
+      return pendingReply(who, 'retention.policy.put', `shorten ${what} from ${current || 'forever'} to ${body.keep_days} days`, body, req, reply);
+    }
     const r = await retention.putPolicy(who.tenant, { ...(body.selector !== undefined ? { selector: body.selector } : {}), keep_days: body.keep_days }, who.id);
     auditNote(req).change = { object: 'retention_policy', id: r.policy.id, before: r.before ?? null, after: r.policy };
     return reply.code(r.created ? 201 : 200).send({ status: 'success', data: r.policy, created: r.created, changed: r.changed });
   });
 
-  app.delete<{ Params: { id: string } }>('/api/v1/retention/policies/:id', write('retention.policy.delete'), async (req) => {
+  app.delete<{ Params: { id: string } }>('/api/v1/retention/policies/:id', write('retention.policy.delete'), async (req, reply) => {
     const who = admin(req);
+    const policy = (await retention.policies(who.tenant)).find((p) => p.id === req.params.id);
+    if (!policy) throw new ApiError('not_found', `no retention policy ${JSON.stringify(req.params.id)} in this tenant`);
+    // Without it, its streams fall back to the tenant default (or, for the default itself, the server's).
+    const fallback = policy.selector === undefined ? opts.defaultKeepDays : await effectiveKeepDays(who.tenant, undefined);
+    if (shortens(fallback, policy.keep_days)) {
+      const what = policy.selector ? `the policy for ${policy.selector}` : "the tenant's default policy";
+      return pendingReply(who, 'retention.policy.delete', `delete ${what} (${policy.keep_days || 'forever'} days; ${fallback} days after)`, { id: policy.id }, req, reply);
+    }
     const removed = await retention.deletePolicy(who.tenant, req.params.id, who.id);
     if (!removed) throw new ApiError('not_found', `no retention policy ${JSON.stringify(req.params.id)} in this tenant`);
     auditNote(req).change = { object: 'retention_policy', id: removed.id, before: removed, after: null };
@@ -85,7 +168,7 @@ export function registerRetentionRoutes(app: FastifyInstance, opts: RetentionRou
 
   app.post('/api/v1/retention/holds', write('retention.hold.create'), async (req, reply) => {
     const who = admin(req);
-    const body = parseBody(req, HoldBodySchema);
+    const body = parseJsonBody(req, HoldBodySchema);
     const fromNs = body.from !== undefined ? parseTimeNs(body.from, 'from') : undefined;
     const toNs = body.to !== undefined ? parseTimeNs(body.to, 'to') : undefined;
     if (fromNs !== undefined && toNs !== undefined && fromNs >= toNs) throw new ApiError('bad_request', 'invalid body: to: must be after from');
@@ -98,12 +181,28 @@ export function registerRetentionRoutes(app: FastifyInstance, opts: RetentionRou
     return reply.code(201).send({ status: 'success', data: publicHold(hold) });
   });
 
-  app.delete<{ Params: { id: string } }>('/api/v1/retention/holds/:id', write('retention.hold.release'), async (req) => {
+  // Releasing a hold lets retention delete what it protected: a second admin approves it.
+  app.delete<{ Params: { id: string } }>('/api/v1/retention/holds/:id', write('retention.hold.release'), async (req, reply) => {
     const who = admin(req);
-    const released = await retention.releaseHold(who.tenant, req.params.id, who.id);
-    if (!released) throw new ApiError('not_found', `no active legal hold ${JSON.stringify(req.params.id)} in this tenant`);
-    auditNote(req).change = { object: 'legal_hold', id: released.id, before: { released: false }, after: publicHold(released) };
-    return { status: 'success', data: publicHold(released) };
+    const hold = (await retention.holds(who.tenant)).find((h) => h.id === req.params.id);
+    if (!hold) throw new ApiError('not_found', `no active legal hold ${JSON.stringify(req.params.id)} in this tenant`);
+    return pendingReply(who, 'retention.hold.release', `release legal hold ${hold.id} (${hold.reason})`, { id: hold.id }, req, reply);
+  });
+
+  app.post('/api/v1/retention/purge', write('retention.purge'), async (req, reply) => {
+    const who = admin(req);
+    const body = parseJsonBody(req, PurgeBodySchema);
+    const fromNs = parseTimeNs(body.from, 'from');
+    const toNs = parseTimeNs(body.to, 'to');
+    if (fromNs >= toNs) throw new ApiError('bad_request', 'invalid body: to: must be after from');
+    return pendingReply(
+      who,
+      'retention.purge',
+      `purge ${body.selector} from ${body.from} to ${body.to} (${body.reason})`,
+      { selector: body.selector, from_ns: fromNs.toString(), to_ns: toNs.toString(), reason: body.reason },
+      req,
+      reply,
+    );
   });
 
   app.post('/api/v1/retention/enforce', write('retention.enforce'), async (req) => {
@@ -124,22 +223,4 @@ export function registerRetentionRoutes(app: FastifyInstance, opts: RetentionRou
     const { tenant } = admin(req);
     return { status: 'success', data: await retention.changes(tenant) };
   });
-}
-
-/** A JSON body validated by a strict schema; a 400 names the field on failure. */
-function parseBody<T>(req: FastifyRequest, schema: z.ZodType<T>): T {
-  const raw = req.body;
-  const text = Buffer.isBuffer(raw) ? raw.toString('utf8') : typeof raw === 'string' ? raw : '';
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new ApiError('bad_request', `request body is not valid JSON: ${(err as Error).message}`);
-  }
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  const path = issue.path.map(String).join('.');
-  if (issue.code === 'unrecognized_keys') throw new ApiError('bad_request', `invalid body: unknown key ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`);
-  throw new ApiError('bad_request', `invalid body: ${path || '<root>'}: ${issue.message}`);
 }

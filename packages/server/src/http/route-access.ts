@@ -1,6 +1,8 @@
 /**
  * Every HTTP route declares who may call it, in its route config:
- * `access: { public: true }` (only `/ready`) or `access: { permission }`,
+ * `access: { public: true }` (only `/ready` and the sign-in routes, whose
+ * callers cannot be signed in yet; they are audited all the same) or
+ * `access: { permission }`,
  * and names the action its audit records carry. A route registered without
  * an `access` rule makes the server fail to start: a new endpoint cannot
  * ship unguarded by accident. The collected table is what the permission

@@ -99,7 +99,7 @@ class RecordingBackend implements SqlBackend {
 test('migrate on a cluster: database and every table ON CLUSTER, versions recorded; a second run issues no DDL', async () => {
   const backend = new RecordingBackend();
   const d = clusterDeployment({ cluster: 'meshlog_test', database: 'meshlog' });
-  assert.deepEqual(await migrate(backend, OLD, d), [1, 2, 3]);
+  assert.deepEqual(await migrate(backend, OLD, d), [1, 2, 3, 4]);
   const heads = backend.statements.map((s) => s.split('(')[0]!.trim());
   const retention = ['retention_policies', 'legal_holds', 'retention_changes', 'deletions'].flatMap((t) => [
     `CREATE TABLE IF NOT EXISTS meshlog.${t}_local ON CLUSTER meshlog_test`,
@@ -118,6 +118,9 @@ test('migrate on a cluster: database and every table ON CLUSTER, versions record
     'INSERT INTO meshlog.schema_migrations',
     'CREATE TABLE IF NOT EXISTS meshlog.audit_log_local ON CLUSTER meshlog_test',
     'CREATE TABLE IF NOT EXISTS meshlog.audit_log ON CLUSTER meshlog_test',
+    'INSERT INTO meshlog.schema_migrations',
+    'CREATE TABLE IF NOT EXISTS meshlog.approvals_local ON CLUSTER meshlog_test',
+    'CREATE TABLE IF NOT EXISTS meshlog.approvals ON CLUSTER meshlog_test',
     'INSERT INTO meshlog.schema_migrations',
   ]);
   assert.ok(backend.statements.some((s) => /VALUES \(1, 'logs and spans tables', now\(\)\)$/.test(s)));

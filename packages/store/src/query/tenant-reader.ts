@@ -10,6 +10,9 @@
  * reads the audit trail instead of the logs (every audit record carries that
  * label, so the matcher also holds row by row). Only a scope with
  * `auditTrail` may do that; anyone else gets a `forbidden` StoreError.
+ *
+ * A scope may carry a `mask`: every row the reader returns passes through
+ * it (personal data masked for readers who may not see it).
  */
 import { StoreError } from '../backend.js';
 import type { QueryResult } from '../backend.js';
@@ -20,10 +23,18 @@ import type { LogSelect, LogTable, Matcher } from './log-select.js';
 export const AUDIT_STREAM_LABEL = 'meshlog_stream';
 export const AUDIT_STREAM_VALUE = 'audit';
 
+/** Rewrites rows before the reader returns them (masking personal data for readers who may not see it). */
+export interface RowMasker {
+  logRow(row: LogRow): LogRow;
+  spanRow(row: SpanRow): SpanRow;
+}
+
 export interface ReadScope {
   tenant: string;
   /** May read the audit trail (auditors and admins). */
   auditTrail: boolean;
+  /** Applied to every row returned; absent = rows as stored. */
+  mask?: RowMasker;
 }
 
 export class TenantReader {
@@ -38,12 +49,16 @@ export class TenantReader {
     return this.scope.tenant;
   }
 
-  selectLogs(q: Omit<LogSelect, 'tenant' | 'table'>, signal?: AbortSignal): Promise<QueryResult<LogRow>> {
-    return this.store.selectLogs({ ...q, tenant: this.scope.tenant, table: this.tableFor(q.matchers) }, signal);
+  async selectLogs(q: Omit<LogSelect, 'tenant' | 'table'>, signal?: AbortSignal): Promise<QueryResult<LogRow>> {
+    const r = await this.store.selectLogs({ ...q, tenant: this.scope.tenant, table: this.tableFor(q.matchers) }, signal);
+    const mask = this.scope.mask;
+    return mask ? { ...r, rows: r.rows.map((row) => mask.logRow(row)) } : r;
   }
 
-  selectTrace(traceId: string, signal?: AbortSignal): Promise<SpanRow[]> {
-    return this.store.selectTrace(this.scope.tenant, traceId, signal);
+  async selectTrace(traceId: string, signal?: AbortSignal): Promise<SpanRow[]> {
+    const rows = await this.store.selectTrace(this.scope.tenant, traceId, signal);
+    const mask = this.scope.mask;
+    return mask ? rows.map((row) => mask.spanRow(row)) : rows;
   }
 
   labelNames(startNs: bigint, endNs: bigint): Promise<string[]> {

@@ -31,7 +31,8 @@ import type { LogStore } from '../log-store.js';
 import { newId, type RetentionCatalog, type StoredHold } from './catalog.js';
 import { canonicalSelector, nsToRfc3339, type DeletionRecord, type RetentionPolicy } from './model.js';
 import { planDeletions, settledFingerprint, triagePartitions, type HoldScope, type PartitionInfo, type PartitionPlan, type RowClass } from './planner.js';
-import { LOGS_TABLE, SPANS_TABLE, classifySql, countPartitionSql, deleteRowsSql, dropPartitionSql, listPartitionsSql, type RetentionTable } from './retention-sql.js';
+import { LOGS_TABLE, SPANS_TABLE, classifySql, countPartitionSql, deleteRowsSql, dropPartitionSql, heldSql, listPartitionsSql, type RetentionTable } from './retention-sql.js';
+import { SqlParams, matcherSql } from '../query/log-select.js';
 import { rulesForTenant, type RetentionRule } from './rules.js';
 
 export interface RetentionEnforcerOptions {
@@ -146,6 +147,57 @@ export class RetentionEnforcer {
       ms: Date.now() - startedMs,
     });
     return result;
+  }
+
+  /**
+   * Purge: deletes a tenant's log rows matching `selector` with timestamps in
+   * [fromNs, toNs) now, except rows a legal hold covers, and writes one
+   * deletion record (method `purge`, with its approver). The caller has had
+   * the purge approved by a second admin. Rows are counted with the same
+   * predicate right before the delete.
+   */
+  async purge(q: { tenant: string; selector: string; fromNs: bigint; toNs: bigint; actor: string; approvedBy: string }): Promise<DeletionRecord> {
+    await this.store.visible();
+    const { backend, database } = this.store;
+    const holds = holdScopes(await this.catalog.holds(q.tenant), LOGS_TABLE);
+    const matchers = canonicalSelector(q.selector).matchers;
+    const predicate = (p: SqlParams): string =>
+      [
+        `tenant = ${p.add('String', q.tenant)}`,
+        `timestamp_ns >= ${p.add('UInt64', q.fromNs.toString())}`,
+        `timestamp_ns < ${p.add('UInt64', q.toNs.toString())}`,
+        ...matchers.map((m) => matcherSql(m, p)),
+        `NOT ${heldSql(holds, LOGS_TABLE, p)}`,
+      ].join(' AND ');
+    const started = Date.now();
+    const cp = new SqlParams();
+    const counted = await backend.query<{ rows: string }>(`SELECT count() AS rows FROM ${database}.logs WHERE ${predicate(cp)}`, { params: cp.values, maintenance: true });
+    const rows = Number(counted.rows[0]?.rows ?? 0);
+    if (rows > 0) {
+      const dp = new SqlParams();
+      await backend.exec(`ALTER TABLE ${database}.logs DELETE WHERE ${predicate(dp)} SETTINGS mutations_sync = 2`, { params: dp.values, maintenance: true });
+    }
+    const record: DeletionRecord = {
+      id: newId('del_'),
+      run_id: newId('purge_'),
+      tenant: q.tenant,
+      table: 'logs',
+      partition: '',
+      policy_id: '',
+      selector: canonicalSelector(q.selector).text,
+      from: nsToRfc3339(q.fromNs),
+      to: nsToRfc3339(q.toNs),
+      from_ns: q.fromNs.toString(),
+      to_ns: q.toNs.toString(),
+      rows,
+      method: 'purge',
+      started_at: new Date(started).toISOString(),
+      finished_at: new Date().toISOString(),
+      approved_by: q.approvedBy,
+    };
+    await this.catalog.recordDeletions([record]);
+    this.opts.logger?.info('purge finished', { tenant: q.tenant, selector: record.selector, rows, requestedBy: q.actor, approvedBy: q.approvedBy });
+    return record;
   }
 
   private async enforceTable(

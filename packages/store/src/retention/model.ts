@@ -52,7 +52,8 @@ export interface LegalHold {
   created_at: string;
 }
 
-export type DeletionMethod = 'drop_partition' | 'delete';
+/** `purge`: an approved one-off deletion of a selector's rows in a time range (not a policy). */
+export type DeletionMethod = 'drop_partition' | 'delete' | 'purge';
 export type RetentionTableName = 'logs' | 'spans';
 
 export interface DeletionRecord {
@@ -76,7 +77,7 @@ export interface DeletionRecord {
   method: DeletionMethod;
   started_at: string;
   finished_at: string;
-  /** Empty until second-admin approval exists (the Security issue). */
+  /** Who approved the deletion: the second admin of a purge ('' for policy enforcement, whose policy change was approved). */
   approved_by: string;
 }
 

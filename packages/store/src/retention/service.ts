@@ -106,6 +106,11 @@ export class RetentionService {
     return this.serialize(() => this.enforcer.enforce(scope));
   }
 
+  /** An approved purge (see RetentionEnforcer.purge), queued like an enforcement run. */
+  purge(q: { tenant: string; selector: string; fromNs: bigint; toNs: bigint; actor: string; approvedBy: string }): Promise<DeletionRecord> {
+    return this.serialize(() => this.enforcer.purge(q));
+  }
+
   /** Resolves once everything queued so far has finished (for shutdown). */
   async idle(): Promise<void> {
     for (;;) {

@@ -332,6 +332,38 @@ export const MIGRATIONS: Migration[] = [
       },
     ],
   },
+  {
+    version: 4,
+    description: 'approvals: requests that need a second admin (segregation of duties)',
+    // Drawn in packages/store/src/approvals/approval-catalog.ts. Append-only
+    // versions like the retention tables: a request's history is its rows.
+    steps: (caps) => [
+      {
+        kind: 'table',
+        table: {
+          name: 'approvals',
+          columns: `  tenant ${lc(caps, 'String')},
+  id String,
+  version UInt64,
+  kind ${lc(caps, 'String')},
+  summary String,
+  payload String,
+  status ${lc(caps, 'String')},
+  requested_by String,
+  requested_at_ms UInt64,
+  expires_at_ms UInt64,
+  decided_by String,
+  decided_at_ms UInt64,
+  note String,
+  result String,
+  changed_at_ms UInt64`,
+          partitionBy: 'tuple()',
+          orderBy: '(tenant, id, version)',
+          settings: fsyncOnly(caps),
+        },
+      },
+    ],
+  },
 ];
 
 export const MIGRATIONS_TABLE = 'schema_migrations';
