@@ -15,3 +15,4 @@ export * from './telemetry/logger.js';
 export * from './telemetry/metrics.js';
 export * from './ingest/http-ingest.js';
 export * from './ingest/grpc-ingest.js';
+export * from './integrity/index.js';
