@@ -4,7 +4,9 @@
  * greps; the order of lines is the order below.
  *
  *   {"kind":"header","format":"meshlog-audit-bundle/1","origin":…,"created":…,
- *    "from":…,"to":…,"leaf_range":[start,end]}
+ *    "from":…,"to":…,"leaf_range":[start,end],"tenants":[…] | null}
+ *                                          records of batch leaves in leaf_range of these
+ *                                          tenants (null: every tenant) are in the bundle
  *   {"kind":"public_key","key_id":…,"public_key":<SPKI DER base64>}     (informational:
  *                                          the verifier trusts only keys it is given)
  *   {"kind":"checkpoint", …Checkpoint}     every checkpoint up to the range's end, oldest first
@@ -35,6 +37,8 @@ export interface BundleHeader {
   from: string;
   to: string;
   leaf_range: [number, number];
+  /** Tenants whose records the bundle carries; null = every tenant. */
+  tenants: string[] | null;
 }
 
 export interface Bundle {

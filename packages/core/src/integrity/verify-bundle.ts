@@ -154,6 +154,7 @@ export function verifyBundle(bundle: Bundle, opts: VerifyOptions): VerifyReport 
   for (let i = start; i < Math.min(end, leaves.length); i++) {
     const leaf = leaves[i];
     if (leaf?.type !== 'batch') continue;
+    if (bundle.header.tenants && !bundle.header.tenants.includes(leaf.tenant)) continue;
     batchesChecked++;
     const rows = bundle.records.get(i) ?? [];
     const result = checkBatch(leaf, rows, hintsOf.get(i));
