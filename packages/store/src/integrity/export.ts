@@ -31,7 +31,8 @@ export async function buildBundle(store: LogStore, ledger: IntegrityLedger, w: E
   const endCp = cps.find((c) => Date.parse(c.time) >= toMs) ?? cps[cps.length - 1];
   const end = endCp?.size ?? 0;
   if (start > end) start = end;
-  const checkpoints = cps.filter((c) => c.size <= end && Date.parse(c.time) <= Date.parse(endCp?.time ?? c.time));
+  // Every checkpoint signed up to the window's end, whatever its size: a larger earlier one is a rewind the verifier must see.
+  const checkpoints = endCp ? cps.slice(0, cps.indexOf(endCp) + 1) : [];
   const entries = ledger.entries(0, end);
 
   // The window's batch leaves, by table, with the WAL sequence range to read.

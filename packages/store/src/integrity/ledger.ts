@@ -81,6 +81,8 @@ export class IntegrityLedger implements WalLedger {
   /** Set when the file held fewer leaves than its last checkpoint: WAL rebuild is off then. */
   readonly truncatedAtOpen: boolean;
   private readonly leavesPath: string;
+  /** True until `start()`: groups arriving now come from the WAL's recovery, not from live appends. */
+  private recovering = true;
 
   private constructor(private readonly opts: LedgerOptions) {
     mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
@@ -108,6 +110,7 @@ export class IntegrityLedger implements WalLedger {
 
   /** After WAL recovery: records the signing key (a key leaf when it is new) and signs a checkpoint. */
   async start(): Promise<void> {
+    this.recovering = false;
     const keyId = keyIdOf(this.opts.signingKey);
     if (keyId !== this.currentKeyId) {
       const previous = this.currentKeyId;
@@ -139,7 +142,8 @@ export class IntegrityLedger implements WalLedger {
 
   committed(group: WalGroup): void {
     if (group.seq <= this.lastSeq) return;
-    if (this.truncatedAtOpen && group.seq <= this.durable) return;
+    // Rebuilding a truncated ledger from the WAL would hide the truncation: only a crash's unsynced tail is rebuilt.
+    if (this.truncatedAtOpen && this.recovering) return;
     for (const b of group.batches) if (b.leaf) this.append(b.leaf, b.hints ?? Buffer.alloc(0), group.seq);
     this.lastSeq = group.seq;
   }
