@@ -16,6 +16,8 @@
  *                                          hints: crc32 (u32 LE) of each of a batch's rows,
  *                                          not committed, only used to name which record of a
  *                                          batch whose hash fails was altered
+ *   {"kind":"leaf","index":i,"hash":<hex>} instead, for a leaf of a tenant outside the bundle's
+ *                                          tenants: the tree needs its hash, not its content
  *   {"kind":"records","index":i,"rows":[<row>, …]}
  *                                          for batch leaves i in leaf_range: the rows the store
  *                                          returned for that batch, in row order, each in the
@@ -45,7 +47,7 @@ export interface Bundle {
   header: BundleHeader;
   publicKeys: { key_id: string; public_key: string }[];
   checkpoints: Checkpoint[];
-  leaves: { index: number; data: string; hints: string }[];
+  leaves: { index: number; data?: string; hints?: string; hash?: string }[];
   records: Map<number, string[]>;
 }
 

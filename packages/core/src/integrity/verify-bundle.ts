@@ -82,6 +82,12 @@ export function verifyBundle(bundle: Bundle, opts: VerifyOptions): VerifyReport 
   const sorted = [...bundle.leaves].sort((a, b) => a.index - b.index);
   for (const l of sorted) {
     if (l.index !== tree.size) break; // a gap: the rest cannot be placed
+    if (l.data === undefined) {
+      // Another tenant's leaf: only its hash is in the bundle.
+      tree.append(Buffer.from(l.hash ?? '', 'hex'));
+      leaves.push(undefined);
+      continue;
+    }
     const bytes = Buffer.from(l.data, 'utf8');
     tree.append(leafHash(bytes));
     try {

@@ -9,7 +9,7 @@
  * checkpoint at or before `from` and ends at the first checkpoint at or
  * after `to` (a fresh checkpoint is signed first, so "now" is covered).
  */
-import { BUNDLE_FORMAT, decodeLeaf, type BatchLeaf, type Bundle } from '@meshlog/core';
+import { BUNDLE_FORMAT, decodeLeaf, leafHash, type BatchLeaf, type Bundle, type LedgerLeaf } from '@meshlog/core';
 import type { LogStore } from '../log-store.js';
 import type { IntegrityLedger } from './ledger.js';
 
@@ -71,7 +71,19 @@ export async function buildBundle(store: LogStore, ledger: IntegrityLedger, w: E
     header: { kind: 'header', format: BUNDLE_FORMAT, origin: ledger.origin, created: new Date().toISOString(), from: w.from.toISOString(), to: w.to.toISOString(), leaf_range: [start, end], tenants: w.tenants ?? null },
     publicKeys: [{ key_id: ledger.keyId, public_key: ledger.publicKey }],
     checkpoints,
-    leaves: entries.map((e) => ({ index: e.index, data: e.leaf.toString('utf8'), hints: e.hints.toString('base64') })),
+    leaves: entries.map((e) => (visible(e.leaf, w.tenants) ? { index: e.index, data: e.leaf.toString('utf8'), hints: e.hints.toString('base64') } : { index: e.index, hash: leafHash(e.leaf).toString('hex') })),
     records,
   };
+}
+
+/** Whether a leaf's content may go into a bundle for `tenants` (others' leaves go as hashes only). */
+function visible(bytes: Buffer, tenants: string[] | undefined): boolean {
+  if (!tenants) return true;
+  let leaf: LedgerLeaf;
+  try {
+    leaf = decodeLeaf(bytes);
+  } catch {
+    return false;
+  }
+  return leaf.type === 'key' || tenants.includes(leaf.tenant);
 }
