@@ -197,6 +197,37 @@ program
     await demoCommand(opts);
   });
 
+program
+  .command('export')
+  .description('write an audit bundle (records, ledger leaves, signed checkpoints, deletion records, public key) for a time range')
+  .option('--from <time>', 'start (RFC 3339 or epoch ms; default: the beginning)')
+  .option('--to <time>', 'end (RFC 3339 or epoch ms; default: now)')
+  .requiredOption('--out <path>', 'where to write the bundle (JSONL)')
+  .option('--server <url>', 'server URL (default $MESHLOG_SERVER or http://127.0.0.1:3100)')
+  .option('--token <token>', 'API token (default $MESHLOG_TOKEN or <data-dir>/admin.token)')
+  .option('--data-dir <dir>', 'where to find admin.token when no token is given (default data)')
+  .action(async (opts) => {
+    const { exportCommand } = await import('./commands/integrity.js');
+    await exportCommand(opts);
+  });
+
+program
+  .command('verify')
+  .description('verify an audit bundle (or a live server with --server) offline against a public key; exits 1 on any finding')
+  .argument('[bundle]', 'the bundle file written by meshlog export')
+  .option('--public-key <file...>', 'public key(s) you trust (PEM)')
+  .option('--witness <file>', 'checkpoints kept by a witness (JSONL), checked too')
+  .option('--json', 'print the report as JSON')
+  .option('--from <time>', 'with --server: start of the range')
+  .option('--to <time>', 'with --server: end of the range')
+  .option('--server <url>', 'verify a live server: fetch its export')
+  .option('--token <token>', 'API token (default $MESHLOG_TOKEN or <data-dir>/admin.token)')
+  .option('--data-dir <dir>', 'where to find admin.token when no token is given (default data)')
+  .action(async (bundle: string | undefined, opts) => {
+    const { verifyCommand } = await import('./commands/integrity.js');
+    await verifyCommand(bundle, opts);
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

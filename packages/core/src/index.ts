@@ -16,3 +16,4 @@ export * from './telemetry/metrics.js';
 export * from './ingest/http-ingest.js';
 export * from './ingest/grpc-ingest.js';
 export * from './ingest/transport-security.js';
+export * from './integrity/index.js';

@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import { GRPC_INGEST_SERVICE, HTTP_INGEST_SERVICE, Pipeline, PipelineMetrics, ServiceMap, TRANSPORT_SECURITY_SERVICE, createLogger, type Logger } from '@meshlog/core';
 import { CertificateFileError, CertificateFiles, isLoopbackAddress, keepCertificateCurrent, recordFailedHandshake, tlsServerOptions, type ListenerTlsConfig } from '@meshlog/components';
-import { ApprovalCatalog, LogStore, RetentionScheduler, RetentionService, STORE_SERVICE, openEmbeddedStore, type EncryptionStatus } from '@meshlog/store';
+import { ApprovalCatalog, IntegrityLedger, LogStore, RetentionScheduler, RetentionService, STORE_SERVICE, openEmbeddedStore, type EncryptionStatus } from '@meshlog/store';
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp } from './http/app.js';
 import { FastifyIngestHost } from './http/ingest-host.js';
@@ -51,6 +51,8 @@ import { CertificateIdentities } from './auth/certificate-rules.js';
 import { ServerTransportSecurity } from './transport/transport-security.js';
 import { encryptionSetting, type ServerConfig } from './config/server-config.js';
 import { openClickHouseBackend } from './store-backend.js';
+import { registerIntegrityRoutes } from './http/integrity-routes.js';
+import { defaultKeyFile, loadSigningKey } from './integrity/signing-key.js';
 
 /**
  * The tenant of the bootstrap admin and of audit records of calls nobody
@@ -102,6 +104,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
 
   const limits = { timeoutMs: config.limits.query_timeout_ms, maxRowsToRead: config.limits.max_rows_to_read, maxBytesToRead: config.limits.max_bytes_to_read };
   let store: LogStore;
+  let ledger: IntegrityLedger | undefined;
   let encryption: EncryptionStatus | undefined;
   let describe: string;
   if (config.storage.clickhouse) {
@@ -116,6 +119,18 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
       throw err;
     }
   } else {
+    // The ledger opens before the store so the WAL's recovery can rebuild the leaves it lacks.
+    if (config.integrity.enabled && config.storage.embedded.wal) {
+      const signing = loadSigningKey(config.integrity.key_file ?? defaultKeyFile(dataDir), dataDir, { create: true });
+      if (signing.created) logger.info('created the integrity signing key; give auditors the public key', { publicKey: signing.publicKeyFile });
+      ledger = IntegrityLedger.open({
+        dir: join(dataDir, 'ledger'),
+        signingKey: signing.key,
+        ...(config.integrity.previous_key_file ? { previousKey: loadSigningKey(config.integrity.previous_key_file, dataDir, { create: false }).key } : {}),
+        logger: logger.child({ component: 'integrity' }),
+        witness: config.integrity.witness,
+      });
+    }
     // The store opens first: a data dir whose key is missing fails here, before anything else is written to it.
     ({ store, encryption } = await openEmbeddedStore({
       dataDir,
@@ -123,8 +138,9 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
       readers: config.storage.embedded.readers,
       writers: config.storage.embedded.writers,
       limits,
-      ...(config.storage.embedded.wal ? { wal: { dir: join(dataDir, 'wal'), logger: logger.child({ component: 'wal' }) } } : {}),
+      ...(config.storage.embedded.wal ? { wal: { dir: join(dataDir, 'wal'), logger: logger.child({ component: 'wal' }), ...(ledger ? { ledger } : {}) } } : {}),
     }));
+    await ledger?.start();
     describe = `embedded chDB under ${dataDir}`;
     if (encryption.encrypted) {
       logger.info('storage encrypted at rest', { algorithm: 'AES-256-CTR', keySource: encryption.keySource, keyIds: encryption.keyIds, currentKeyId: encryption.currentKeyId });
@@ -254,6 +270,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     enforce: (scope) => retentionMetrics.observe('api', () => retention.enforce(scope), scope.tenant),
   });
 
+  registerIntegrityRoutes(http, { store, ledger, operatorTenant: OPERATOR_TENANT });
   registerKeyRoutes(http, { encryption, dataDir, operatorTenant: OPERATOR_TENANT, approvals });
   // After every route that registers an approval kind.
   registerApprovalRoutes(http, approvals);
@@ -287,6 +304,10 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     await http.ready();
   }
   scheduler.start();
+  const checkpointTimer = ledger
+    ? setInterval(() => void ledger.checkpoint().catch((err: Error) => logger.error('integrity: checkpoint failed', { error: err.message })), config.integrity.checkpoint_interval_seconds * 1000)
+    : undefined;
+  checkpointTimer?.unref();
   ready = true;
   logger.info('meshlog server started', {
     http: httpUrl ?? 'off',
@@ -307,6 +328,9 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
       await scheduler.stop();
       await pipeline.stop();
       await retention.idle();
+      clearInterval(checkpointTimer);
+      // The WAL drains into the store on close; every leaf it took is already in the ledger, so this covers all acknowledged batches.
+      await ledger?.checkpoint();
       await store.close();
       tokens.flushLastUse();
       logger.info('meshlog server stopped');

@@ -34,3 +34,6 @@ export { IngestWal, type IngestWalOptions, type WalApplyTarget, type WalAppend, 
 export { encodeGroup, decodeGroup, type WalBatch, type WalGroup, type WalKeys } from './wal/wal-format.js';
 export * from './retention/index.js';
 export { ApprovalCatalog, type Approval, type ApprovalStatus } from './approvals/approval-catalog.js';
+export { IntegrityLedger, type LedgerOptions, type LedgerEntry } from './integrity/ledger.js';
+export { buildBundle, type ExportWindow } from './integrity/export.js';
+export { canonicalRow, LOG_COLUMNS, SPAN_COLUMNS } from './rows.js';

@@ -9,7 +9,9 @@ import type { QueryResult, SqlBackend } from './backend.js';
 import { capabilitiesFor, type Capabilities } from './schema/capabilities.js';
 import { migrate } from './schema/migrate.js';
 import { embeddedDeployment, type Deployment } from './schema/migrations.js';
-import { LOG_COLUMNS, SPAN_COLUMNS, encodeLogRows, encodeSpanRows } from './rows.js';
+import { LEGACY_LOG_COLUMNS, LEGACY_SPAN_COLUMNS, LOG_COLUMNS, SPAN_COLUMNS, canonicalRow, encodeLogRows, encodeSpanRows } from './rows.js';
+import type { IntegrityLedger } from './integrity/ledger.js';
+import type { RowStats } from './rows.js';
 import { IngestWal, type IngestWalOptions, type WalAppend } from './wal/ingest-wal.js';
 import { compileLogSelect, type LogSelect } from './query/log-select.js';
 import { TenantReader, type ReadScope } from './query/tenant-reader.js';
@@ -58,6 +60,8 @@ export class LogStore {
   readonly database: string;
 
   private wal: IngestWal | undefined;
+  /** The integrity ledger (embedded store with the WAL and integrity on). */
+  ledger: IntegrityLedger | undefined;
 
   private constructor(
     readonly backend: SqlBackend,
@@ -85,8 +89,12 @@ export class LogStore {
     const store = new LogStore(backend, caps, deployment, { maxRowsToRead: 0, maxBytesToRead: 0, timeoutMs: 30_000, ...opts.limits });
     if (opts.wal) {
       const db = deployment.database;
+      store.ledger = opts.wal.ledger as IntegrityLedger | undefined;
       store.wal = await IngestWal.open(opts.wal, {
-        insertRows: (table, rows, token) => backend.insertRows(`${db}.${table}`, table === 'spans' ? SPAN_COLUMNS : LOG_COLUMNS, rows, { insert_deduplication_token: token }),
+        insertRows: (table, rows, token, legacy) =>
+          backend.insertRows(`${db}.${table}`, table === 'spans' ? (legacy ? LEGACY_SPAN_COLUMNS : SPAN_COLUMNS) : legacy ? LEGACY_LOG_COLUMNS : LOG_COLUMNS, rows, {
+            insert_deduplication_token: token,
+          }),
         countRange: async (table, from, to) => {
           const r = await backend.query<{ c: string }>(`SELECT count() AS c FROM ${db}.${table} WHERE ingest_seq >= {f:UInt64} AND ingest_seq <= {t:UInt64}`, {
             params: { f: from.toString(), t: to.toString() },
@@ -117,8 +125,8 @@ export class LogStore {
     if (this.wal) {
       // One WAL entry per batch, so each keeps its idempotency key.
       const entries: WalAppend[] = [
-        ...logs.map((b) => ({ kind: 'logs' as const, tenant: b.tenant, source: b.source, id: b.id ?? '', records: b.records.length, encode: (seq: bigint) => encodeLogRows([b], seq) })),
-        ...spans.map((b) => ({ kind: 'spans' as const, tenant: b.tenant, source: b.source, id: b.id ?? '', records: b.spans.length, encode: (seq: bigint) => encodeSpanRows([b], seq) })),
+        ...logs.map((b) => ({ kind: 'logs' as const, tenant: b.tenant, source: b.source, id: b.id ?? '', records: b.records.length, encode: (seq: bigint, row: number, stats?: RowStats) => encodeLogRows([b], seq, row, stats) })),
+        ...spans.map((b) => ({ kind: 'spans' as const, tenant: b.tenant, source: b.source, id: b.id ?? '', records: b.spans.length, encode: (seq: bigint, row: number, stats?: RowStats) => encodeSpanRows([b], seq, row, stats) })),
       ];
       if (entries.length > 0) await this.wal.append(entries);
       return;
@@ -137,7 +145,7 @@ export class LogStore {
     const audit = batches.filter((b) => b.records.length > 0);
     if (audit.length === 0) return;
     if (this.wal) {
-      await this.wal.append(audit.map((b) => ({ kind: 'audit_log' as const, tenant: b.tenant, source: b.source, id: b.id ?? '', records: b.records.length, encode: (seq: bigint) => encodeLogRows([b], seq) })));
+      await this.wal.append(audit.map((b) => ({ kind: 'audit_log' as const, tenant: b.tenant, source: b.source, id: b.id ?? '', records: b.records.length, encode: (seq: bigint, row: number, stats?: RowStats) => encodeLogRows([b], seq, row, stats) })));
       return;
     }
     // In a cluster, the initiating server queues the block for a shard that is down (on its disk) and
@@ -199,8 +207,26 @@ ORDER BY value LIMIT 10000`,
     return r.rows.map((x) => x.value);
   }
 
+  /**
+   * The stored rows of WAL groups [fromSeq, toSeq] of `table`, in the
+   * canonical row encoding, keyed by `seq:row` (integrity export and proofs;
+   * every tenant: the caller checks what it may show).
+   */
+  async canonicalRows(table: 'logs' | 'spans' | 'audit_log', fromSeq: bigint, toSeq: bigint): Promise<Map<string, string>> {
+    await this.visible();
+    const columns = table === 'spans' ? SPAN_COLUMNS : LOG_COLUMNS;
+    const r = await this.backend.query<Record<string, unknown>>(
+      `SELECT ${columns.join(', ')} FROM ${this.database}.${table} WHERE ingest_seq >= {f:UInt64} AND ingest_seq <= {t:UInt64} ORDER BY ingest_seq, ingest_row`,
+      { params: { f: fromSeq.toString(), t: toSeq.toString() }, timeoutMs: 600_000 },
+    );
+    const out = new Map<string, string>();
+    for (const row of r.rows) out.set(`${String(row.ingest_seq)}:${String(row.ingest_row)}`, canonicalRow(table, columns.map((c) => row[c])));
+    return out;
+  }
+
   async close(): Promise<void> {
     await this.wal?.close();
+    this.ledger?.close();
     await this.backend.close();
   }
 

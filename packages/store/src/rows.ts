@@ -10,6 +10,7 @@
  * not once per record; sources hand out one shared resource object per OTLP
  * ResourceLogs.
  */
+import { crc32 } from 'node:zlib';
 import { serviceNameOf, streamLabelsOf, type Attributes, type LogBatch, type SpanBatch } from '@meshlog/core';
 
 /** Column order of `encodeLogRows` rows. */
@@ -33,6 +34,7 @@ export const LOG_COLUMNS = [
   'scope_name',
   'source',
   'ingest_seq',
+  'ingest_row',
 ] as const;
 
 export const SPAN_COLUMNS = [
@@ -54,7 +56,33 @@ export const SPAN_COLUMNS = [
   'events',
   'source',
   'ingest_seq',
+  'ingest_row',
 ] as const;
+
+/** Rows written before the integrity ledger (no `ingest_row`): how WAL groups of that age are replayed. */
+export const LEGACY_LOG_COLUMNS = LOG_COLUMNS.slice(0, -1);
+export const LEGACY_SPAN_COLUMNS = SPAN_COLUMNS.slice(0, -1);
+
+/**
+ * What the ledger needs from one batch's encoding, gathered while encoding
+ * (the records are at hand then): the time range and a crc32 of each row.
+ */
+export interface RowStats {
+  minNs: bigint;
+  maxNs: bigint;
+  crcs: number[];
+}
+
+export function newRowStats(): RowStats {
+  return { minNs: -1n, maxNs: -1n, crcs: [] };
+}
+
+function observe(stats: RowStats | undefined, ns: bigint, row: string): void {
+  if (!stats) return;
+  if (stats.minNs < 0n || ns < stats.minNs) stats.minNs = ns;
+  if (ns > stats.maxNs) stats.maxNs = ns;
+  stats.crcs.push(crc32(row));
+}
 
 const q = JSON.stringify;
 
@@ -77,8 +105,13 @@ function attributePair(a: Attributes): string {
   return `[${k}],[${v}]`;
 }
 
-/** `ingestSeq`: the WAL group carrying the rows (0 when they bypass the WAL). */
-export function encodeLogRows(batches: LogBatch[], ingestSeq: bigint = 0n): Buffer {
+/**
+ * `ingestSeq`: the WAL group carrying the rows (0 when they bypass the WAL);
+ * `firstRow`: the first row's ordinal in that group (`ingest_row`), each row
+ * after it one more, so a batch's rows can be found and ordered again.
+ */
+export function encodeLogRows(batches: LogBatch[], ingestSeq: bigint = 0n, firstRow = 0, stats?: RowStats): Buffer {
+  let row = firstRow;
   const out: string[] = [];
   const perResource = new Map<Attributes, string>();
   for (const b of batches) {
@@ -94,9 +127,9 @@ export function encodeLogRows(batches: LogBatch[], ingestSeq: bigint = 0n): Buff
         // attributes; only cache what cannot depend on the record.
         if (r.resource['service.name'] !== undefined && r.resource['service.name'] !== '') perResource.set(r.resource, stream);
       }
-      out.push(
-        `[${tenant},"${r.timeUnixNano}","${r.observedTimeUnixNano}",${stream},${r.severityNumber},${q(r.severityText)},${q(r.body)},"${r.traceId}","${r.spanId}",${r.flags},${attributePair(r.attributes)},${resourcePair(r.resource)},${q(r.scopeName)},${source},${ingestSeq}]`,
-      );
+      const line = `[${tenant},"${r.timeUnixNano}","${r.observedTimeUnixNano}",${stream},${r.severityNumber},${q(r.severityText)},${q(r.body)},${q(r.traceId)},${q(r.spanId)},${r.flags},${attributePair(r.attributes)},${resourcePair(r.resource)},${q(r.scopeName)},${source},${ingestSeq},${row++}]`;
+      observe(stats, r.timeUnixNano, line);
+      out.push(line);
     }
   }
   return Buffer.from(out.join('\n'));
@@ -112,7 +145,8 @@ function resourcePair(a: Attributes): string {
   return s;
 }
 
-export function encodeSpanRows(batches: SpanBatch[], ingestSeq: bigint = 0n): Buffer {
+export function encodeSpanRows(batches: SpanBatch[], ingestSeq: bigint = 0n, firstRow = 0, stats?: RowStats): Buffer {
+  let row = firstRow;
   const out: string[] = [];
   for (const b of batches) {
     const tenant = q(b.tenant);
@@ -120,12 +154,51 @@ export function encodeSpanRows(batches: SpanBatch[], ingestSeq: bigint = 0n): Bu
     for (const s of b.spans) {
       const service = s.resource['service.name'];
       const events = s.events.length === 0 ? '' : q(s.events.map((e) => ({ ...e, timeUnixNano: e.timeUnixNano.toString() })));
-      out.push(
-        `[${tenant},"${s.traceId}","${s.spanId}","${s.parentSpanId}","${s.startTimeUnixNano}","${s.endTimeUnixNano}",${q(s.name)},${s.kind},${q(
-          service === undefined || service === '' ? 'unknown_service' : String(service),
-        )},${s.statusCode},${q(s.statusMessage)},${attributePair(s.attributes)},${resourcePair(s.resource)},${q(events)},${source},${ingestSeq}]`,
-      );
+      const line = `[${tenant},${q(s.traceId)},${q(s.spanId)},${q(s.parentSpanId)},"${s.startTimeUnixNano}","${s.endTimeUnixNano}",${q(s.name)},${s.kind},${q(
+        service === undefined || service === '' ? 'unknown_service' : String(service),
+      )},${s.statusCode},${q(s.statusMessage)},${attributePair(s.attributes)},${resourcePair(s.resource)},${q(events)},${source},${ingestSeq},${row++}]`;
+      observe(stats, s.startTimeUnixNano, line);
+      out.push(line);
     }
   }
   return Buffer.from(out.join('\n'));
+}
+
+/**
+ * How each column reads back from the store (JSONCompactEachRow, 64-bit
+ * integers quoted) and prints in the canonical row: s = JSON string,
+ * q = 64-bit integer as a quoted decimal, n = number, u = 64-bit integer
+ * unquoted, a = array of JSON strings.
+ */
+const LOG_KINDS = 'sqqsaanssssnaaaassun';
+const SPAN_KINDS = 'ssssqqsnsnsaaaassun';
+
+/**
+ * The canonical row of stored values (the columns of LOG_COLUMNS /
+ * SPAN_COLUMNS, as the store returns them): byte for byte the row
+ * `encodeLogRows` / `encodeSpanRows` wrote, so the integrity ledger's batch
+ * hashes can be recomputed from what the store holds.
+ */
+export function canonicalRow(table: 'logs' | 'spans' | 'audit_log', values: readonly unknown[]): string {
+  const kinds = table === 'spans' ? SPAN_KINDS : LOG_KINDS;
+  let out = '[';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) out += ',';
+    switch (kinds[i]) {
+      case 'q':
+        out += `"${String(v)}"`;
+        break;
+      case 'n':
+      case 'u':
+        out += String(v);
+        break;
+      case 'a':
+        out += `[${(v as unknown[]).map((x) => q(String(x))).join(',')}]`;
+        break;
+      default:
+        out += q(String(v));
+    }
+  }
+  return out + ']';
 }

@@ -306,6 +306,34 @@ export const PrivacySchema = z
   })
   .strict();
 
+/**
+ * The integrity ledger (embedded store with the ingest WAL only; see
+ * docs/integrity.md): signed checkpoints of the Merkle log of every batch.
+ */
+export const IntegritySchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /**
+     * Ed25519 private key (PKCS#8 PEM) that signs checkpoints; must be outside
+     * the data dir (who can rewrite the data must not hold the key). Created
+     * when missing. Default: `<data_dir>-integrity/signing-key.pem`.
+     */
+    key_file: z.string().min(1).optional(),
+    /** The key being rotated out: it signs one checkpoint that vouches for the new key's leaf. */
+    previous_key_file: z.string().min(1).optional(),
+    checkpoint_interval_seconds: z.number().int().min(1).max(86_400).default(60),
+    witness: z
+      .object({
+        /** Every checkpoint is appended to this file (one JSON line each). */
+        file: z.string().min(1).optional(),
+        /** Every checkpoint is POSTed as JSON to this URL. */
+        url: z.string().url().optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
 export const ServerFileSchema = z
   .object({
     server: ServerSectionSchema.default(ServerSectionSchema.parse({})),
@@ -316,6 +344,7 @@ export const ServerFileSchema = z
     /** Sessions, passwords, sign-in throttling, OpenID Connect (auth/auth-config.ts). */
     auth: AuthSchema.default(AuthSchema.parse({})),
     privacy: PrivacySchema.default(PrivacySchema.parse({})),
+    integrity: IntegritySchema.default(IntegritySchema.parse({})),
     sources: z.record(z.string(), z.unknown()).optional(),
     transforms: z.record(z.string(), z.unknown()).optional(),
     sinks: z.record(z.string(), z.unknown()).optional(),

@@ -64,6 +64,11 @@ ${distributedColumns(t.columns)}
 ) ENGINE = Distributed(${opts.cluster}, ${database}, ${local}, ${t.shardBy ?? 'rand()'})`,
       ];
     },
+    // The local table first: the Distributed table reads columns by name from it.
+    addColumn: (table: string, column: string): string[] => [
+      `ALTER TABLE ${database}.${table}_local ${onCluster} ADD COLUMN IF NOT EXISTS ${column}`,
+      `ALTER TABLE ${database}.${table} ${onCluster} ADD COLUMN IF NOT EXISTS ${column}`,
+    ],
   };
 }
 

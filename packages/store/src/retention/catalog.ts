@@ -17,6 +17,7 @@
  * - Callers serialize writes (`RetentionService`); versions are read-then-
  *   incremented, which one writer at a time makes safe.
  */
+import type { LedgerLeaf } from '@meshlog/core';
 import { randomBytes } from 'node:crypto';
 import type { SqlBackend } from '../backend.js';
 import {
@@ -115,7 +116,15 @@ export function newId(prefix: string): string {
   return prefix + randomBytes(8).toString('hex');
 }
 
+/** Where deletion and change leaves go (the integrity ledger), when there is one. */
+export interface RetentionLedger {
+  appendLeaf(leaf: LedgerLeaf): number;
+}
+
 export class RetentionCatalog {
+  /** Every deletion and policy/hold change also becomes a ledger leaf (set by the server when integrity is on). */
+  ledger: RetentionLedger | undefined;
+
   constructor(
     private readonly backend: SqlBackend,
     private readonly database: string,
@@ -284,9 +293,11 @@ WHERE tenant = {tenant:String} ORDER BY at_ms, id LIMIT {limit:UInt32}`,
   }
 
   private async recordChange(tenant: string, actor: string, atMs: number, kind: 'policy' | 'hold', objectId: string, action: ChangeAction, before: unknown, after: unknown): Promise<void> {
+    const id = newId('chg_');
     await this.insert('retention_changes', CHANGE_COLUMNS, [
-      [tenant, newId('chg_'), String(atMs), actor, kind, objectId, action, before === null ? '' : JSON.stringify(before), after === null ? '' : JSON.stringify(after)],
+      [tenant, id, String(atMs), actor, kind, objectId, action, before === null ? '' : JSON.stringify(before), after === null ? '' : JSON.stringify(after)],
     ]);
+    this.ledger?.appendLeaf({ type: 'change', id, tenant, at: new Date(atMs).toISOString(), actor, object_kind: kind, object_id: objectId, action, after: after === null ? '' : JSON.stringify(after) });
   }
 
   // ------------------------------------------------------------ deletions
@@ -313,6 +324,24 @@ WHERE tenant = {tenant:String} ORDER BY at_ms, id LIMIT {limit:UInt32}`,
         d.approved_by,
       ]),
     );
+    // After the catalog row: a leaf never names a deletion the catalog lacks.
+    for (const d of records)
+      this.ledger?.appendLeaf({
+        type: 'deletion',
+        id: d.id,
+        run_id: d.run_id,
+        tenant: d.tenant,
+        table: d.table,
+        partition: d.partition,
+        policy_id: d.policy_id,
+        selector: d.selector,
+        from_ns: d.from_ns,
+        to_ns: d.to_ns,
+        rows: d.rows,
+        method: d.method,
+        finished_at: d.finished_at,
+        approved_by: d.approved_by,
+      });
   }
 
   /** A tenant's deletion records whose run started in `[fromMs, toMs)`, oldest first (at most 10,000). */

@@ -38,8 +38,9 @@ export class RetentionService {
   private queue: Promise<unknown> = Promise.resolve();
   private running = 0;
 
-  constructor(store: Pick<LogStore, 'backend' | 'database' | 'visible'>, readonly opts: RetentionServiceOptions) {
+  constructor(store: Pick<LogStore, 'backend' | 'database' | 'visible'> & Partial<Pick<LogStore, 'ledger'>>, readonly opts: RetentionServiceOptions) {
     this.catalog = new RetentionCatalog(store.backend, store.database);
+    this.catalog.ledger = store.ledger;
     this.enforcer = new RetentionEnforcer(store, this.catalog, {
       defaultKeepDays: opts.defaultKeepDays,
       ...(opts.logger ? { logger: opts.logger } : {}),

@@ -24,7 +24,7 @@ export async function migrate(backend: SqlBackend, caps: Capabilities, deploymen
   for (const m of MIGRATIONS) {
     if (applied.has(m.version)) continue;
     for (const step of m.steps(caps)) {
-      const statements = step.kind === 'table' ? deployment.createTable(step.table, caps) : [step.sql];
+      const statements = step.kind === 'table' ? deployment.createTable(step.table, caps) : step.kind === 'column' ? deployment.addColumn(step.table, step.column) : [step.sql];
       for (const sql of statements) await backend.exec(sql);
     }
     await backend.exec(`INSERT INTO ${db}.${MIGRATIONS_TABLE} (version, description, applied_at) VALUES ({v:UInt32}, {d:String}, now())`, {

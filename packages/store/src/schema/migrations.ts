@@ -31,7 +31,9 @@
  *   scope_name    LowCardinality(String)
  *   source        LowCardinality(String)  the component that accepted it
  *   ingest_seq    UInt64                  the ingest WAL group that carried it (0 without
- *                                         the WAL): replay checks it, the ledger will too
+ *                                         the WAL): replay checks it, the ledger too
+ *   ingest_row    UInt32                  the row's ordinal in that group (migration 5): a
+ *                                         ledger batch leaf covers rows [row, row+records)
  *
  * With the 18.16 capabilities (no LowCardinality, codecs or skip indexes)
  * this DDL runs as is on Debian's ClickHouse 18.16, checked against the real
@@ -56,7 +58,7 @@ export interface TableSpec {
   shardBy?: string;
 }
 
-export type SchemaStep = { kind: 'table'; table: TableSpec } | { kind: 'statement'; sql: string };
+export type SchemaStep = { kind: 'table'; table: TableSpec } | { kind: 'statement'; sql: string } | { kind: 'column'; table: string; column: string };
 
 /**
  * Where and how tables live. Embedded: plain MergeTree tables. A cluster
@@ -70,6 +72,8 @@ export interface Deployment {
   onCluster: string;
   /** Statements that create one table (idempotently). */
   createTable(table: TableSpec, caps: Capabilities): string[];
+  /** Statements that add a column (`name Type ...`) to a table, idempotently. */
+  addColumn(table: string, column: string): string[];
 }
 
 /**
@@ -90,6 +94,7 @@ PARTITION BY ${t.partitionBy}
 ORDER BY ${t.orderBy}${settings.length > 0 ? `\nSETTINGS ${settings.join(', ')}` : ''}`,
     ];
   },
+  addColumn: (table, column) => [`ALTER TABLE ${database}.${table} ADD COLUMN IF NOT EXISTS ${column}`],
 });
 
 export interface Migration {
@@ -363,6 +368,11 @@ export const MIGRATIONS: Migration[] = [
         },
       },
     ],
+  },
+  {
+    version: 5,
+    description: 'ingest_row: each row\'s ordinal in its WAL group, so the integrity ledger can find and order a batch\'s rows',
+    steps: () => ['logs', 'spans', 'audit_log'].map((table) => ({ kind: 'column' as const, table, column: 'ingest_row UInt32 DEFAULT 0' })),
   },
 ];
 

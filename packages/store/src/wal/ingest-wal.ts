@@ -30,11 +30,17 @@ import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, tru
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@meshlog/core';
+import { encodeLeaf, recordsHash } from '@meshlog/core';
+import { newRowStats, type RowStats } from '../rows.js';
 import { WAL_KINDS, decodeGroup, encodeGroup, type WalGroup, type WalKeys, type WalKind } from './wal-format.js';
 
 export interface WalApplyTarget {
-  /** Inserts JSONCompactEachRow rows into `table`; the token makes a repeated insert a no-op where the engine keeps its deduplication log. */
-  insertRows(table: WalKind, rows: Buffer, token: string): Promise<void>;
+  /**
+   * Inserts JSONCompactEachRow rows into `table`; the token makes a repeated
+   * insert a no-op where the engine keeps its deduplication log. `legacy`:
+   * rows written before `ingest_row` existed (one column fewer).
+   */
+  insertRows(table: WalKind, rows: Buffer, token: string, legacy?: boolean): Promise<void>;
   /** Rows of `table` whose `ingest_seq` is in [from, to]. */
   countRange(table: WalKind, from: bigint, to: bigint): Promise<number>;
   /** Removes rows of `table` whose `ingest_seq` is in [from, to] (a half-applied range, before it is applied again). */
@@ -50,7 +56,16 @@ export interface WalAppend {
   source: string;
   id: string;
   records: number;
-  encode(seq: bigint): Buffer;
+  /** Rows of the batch; `firstRow` is the first row's ordinal in the group, `stats` gathers what its ledger leaf needs. */
+  encode(seq: bigint, firstRow: number, stats?: RowStats): Buffer;
+}
+
+/** The integrity ledger, as the WAL sees it: told every committed group, in order. */
+export interface WalLedger {
+  /** Called for every committed group: at recovery for each group still on disk, then after each append's fsync. */
+  committed(group: WalGroup): void;
+  /** The highest sequence whose leaves the ledger holds durably: segments above it are kept to rebuild them. */
+  durableSeq(): bigint;
 }
 
 export interface IngestWalOptions {
@@ -65,6 +80,8 @@ export interface IngestWalOptions {
   dedupWindowMs?: number;
   /** The storage keys of an encrypted data dir: every group is then encrypted (AES-256-GCM). */
   keys?: WalKeys;
+  /** The integrity ledger: each batch gets a leaf written in its group (same fsync). */
+  ledger?: WalLedger;
 }
 
 export interface WalStats {
@@ -182,6 +199,7 @@ export class IngestWal {
           break;
         }
         const g = r.group;
+        this.opts.ledger?.committed(g);
         if (lastSeq < firstSeq) firstSeq = g.seq;
         lastSeq = g.seq;
         if (g.seq > maxSeq) maxSeq = g.seq;
@@ -235,7 +253,19 @@ export class IngestWal {
     if (this.closing) throw new Error('the ingest WAL is closed');
 
     const seq = this.nextSeq;
-    const group: WalGroup = { seq, batches: fresh.map((b) => ({ kind: b.kind, tenant: b.tenant, source: b.source, id: b.id, records: b.records, rows: b.encode(seq) })) };
+    let row = 0;
+    const group: WalGroup = {
+      seq,
+      rowOrdinals: true,
+      batches: fresh.map((b) => {
+        const firstRow = row;
+        row += b.records;
+        if (!this.opts.ledger) return { kind: b.kind, tenant: b.tenant, source: b.source, id: b.id, records: b.records, rows: b.encode(seq, firstRow) };
+        const stats = newRowStats();
+        const rows = b.encode(seq, firstRow, stats);
+        return { kind: b.kind, tenant: b.tenant, source: b.source, id: b.id, records: b.records, rows, ...batchLeaf(seq, firstRow, b, rows, stats) };
+      }),
+    };
     const bytes = encodeGroup(group, this.opts.keys);
     const fh = await this.writableSegment(group.seq, bytes.length);
     await fh.write(bytes);
@@ -244,6 +274,7 @@ export class IngestWal {
     this.nextSeq++;
     this.committedSeq = group.seq;
     this.segments[this.segments.length - 1]!.lastSeq = group.seq;
+    this.opts.ledger?.committed(group);
     for (const b of fresh) if (b.id) this.recentIds.set(b.id, now + this.dedupWindowMs);
     const records = fresh.reduce((n, b) => n + b.records, 0);
     this.pending.push({ group, records });
@@ -292,12 +323,12 @@ export class IngestWal {
       const last = take[take.length - 1]!.group.seq;
       try {
         this.writeCheckpoint({ applied: this.appliedSeq.toString(), intent: [first.toString(), last.toString()] });
-        const rows = new Map<WalKind, { parts: Buffer[]; records: number }>();
+        const rows = new Map<WalKind, { parts: Buffer[]; legacy: Buffer[]; records: number }>();
         for (const p of take) {
           for (const b of p.group.batches) {
             let r = rows.get(b.kind);
-            if (!r) rows.set(b.kind, (r = { parts: [], records: 0 }));
-            r.parts.push(b.rows);
+            if (!r) rows.set(b.kind, (r = { parts: [], legacy: [], records: 0 }));
+            (p.group.rowOrdinals === false ? r.legacy : r.parts).push(b.rows);
             r.records += b.records;
           }
         }
@@ -308,7 +339,10 @@ export class IngestWal {
           const r = rows.get(kind);
           if (!r) continue;
           // The token suffix kept its pre-audit spelling (`-logs`, `-spans`), so tokens of old WAL ranges still match.
-          if (!replay || (await this.needsInsert(kind, first, last, r.records))) await this.target.insertRows(kind, joinRows(r.parts), `${token}-${kind}`);
+          if (!replay || (await this.needsInsert(kind, first, last, r.records))) {
+            if (r.legacy.length > 0) await this.target.insertRows(kind, joinRows(r.legacy), `${token}-${kind}-legacy`, true);
+            if (r.parts.length > 0) await this.target.insertRows(kind, joinRows(r.parts), `${token}-${kind}`);
+          }
         }
       } catch (err) {
         this.opts.logger.warn('ingest WAL: store insert failed; will retry', { error: (err as Error).message, from: String(first), to: String(last) });
@@ -357,9 +391,11 @@ export class IngestWal {
     const now = Date.now();
     for (const [id, until] of this.recentIds) if (until <= now) this.recentIds.delete(id);
     // Keep applied segments for the dedup window: they rebuild the idempotency keys after a restart.
+    const ledgerDurable = this.opts.ledger?.durableSeq();
     while (this.segments.length > 1) {
       const s = this.segments[0]!;
-      if (s.lastSeq > this.appliedSeq || s.closedAtMs === undefined || now - s.closedAtMs < this.dedupWindowMs) break;
+      // A segment also rebuilds ledger leaves not yet fsynced in the ledger file.
+      if ((ledgerDurable !== undefined && s.lastSeq > ledgerDurable) || s.lastSeq > this.appliedSeq || s.closedAtMs === undefined || now - s.closedAtMs < this.dedupWindowMs) break;
       rmSync(s.path, { force: true });
       this.segments.shift();
     }
@@ -402,6 +438,25 @@ export class IngestWal {
     await this.fh?.close();
     this.fh = undefined;
   }
+}
+
+/** The batch's ledger leaf (committed in its WAL group) and its row hints. */
+function batchLeaf(seq: bigint, row: number, b: WalAppend, rows: Buffer, stats: RowStats): { leaf: Buffer; hints: Buffer } {
+  const hints = Buffer.alloc(stats.crcs.length * 4);
+  stats.crcs.forEach((c, i) => hints.writeUInt32LE(c, i * 4));
+  const leaf = encodeLeaf({
+    type: 'batch',
+    seq: seq.toString(),
+    row,
+    table: b.kind,
+    tenant: b.tenant,
+    source: b.source,
+    records: b.records,
+    min_ns: (stats.minNs < 0n ? 0n : stats.minNs).toString(),
+    max_ns: (stats.maxNs < 0n ? 0n : stats.maxNs).toString(),
+    records_sha256: recordsHash(rows),
+  });
+  return { leaf, hints };
 }
 
 function joinRows(parts: Buffer[]): Buffer {

@@ -18,9 +18,21 @@
  *   length: bytes after the crc (fmt .. end); crc32: over those bytes
  *
  *   fmt 0, plaintext payload:
- *   +----------------+--------+-----------------------+
- *   | seq (u64 LE)   | count  | batch entries ...     |
- *   +----------------+--------+-----------------------+
+ *   +----------------+--------+-----------------------+------------------------+
+ *   | seq (u64 LE)   | count  | batch entries ...     | ledger section         |
+ *   +----------------+--------+-----------------------+------------------------+
+ *
+ *   ledger section (since the integrity ledger; a group without it was
+ *   written before, and its rows have no `ingest_row` column):
+ *   +--------+----------------------------------------------------------+
+ *   | leaves | per leaf: leafL u32 | leaf bytes | hintsL u32 | hints    |
+ *   | u32    |                                                          |
+ *   +--------+----------------------------------------------------------+
+ *   leaves: 0 (ledger off) or one per batch entry, in the same order; a
+ *   leaf is the batch's ledger leaf (canonical JSON, @meshlog/core
+ *   ledger-leaf.ts), hints the crc32 (u32 LE) of each of its rows. The
+ *   leaves are in the same fsync as the rows they commit to: a crash cannot
+ *   separate them.
  *
  *   fmt 1, encrypted payload (AES-256-GCM; the plaintext is the fmt 0
  *   payload; the key is HKDF-SHA256(storage key <key id>, "meshlog ingest
@@ -80,11 +92,16 @@ export interface WalBatch {
   id: string;
   records: number;
   rows: Buffer;
+  /** The batch's ledger leaf and row hints (absent with the ledger off). */
+  leaf?: Buffer;
+  hints?: Buffer;
 }
 
 export interface WalGroup {
   seq: bigint;
   batches: WalBatch[];
+  /** False for groups written before `ingest_row` existed: their rows lack that column. */
+  rowOrdinals?: boolean;
 }
 
 export function encodeGroup(group: WalGroup, keys?: WalKeys): Buffer {
@@ -110,6 +127,18 @@ export function encodeGroup(group: WalGroup, keys?: WalKeys): Buffer {
     o = h.writeUInt32LE(b.records, o);
     h.writeUInt32LE(b.rows.length, o);
     parts.push(h, b.rows);
+  }
+  const withLeaves = group.batches.every((b) => b.leaf);
+  const count = Buffer.alloc(4);
+  count.writeUInt32LE(withLeaves ? group.batches.length : 0, 0);
+  parts.push(count);
+  if (withLeaves) {
+    for (const b of group.batches) {
+      const lens = Buffer.alloc(8);
+      lens.writeUInt32LE(b.leaf!.length, 0);
+      lens.writeUInt32LE(b.hints?.length ?? 0, 4);
+      parts.push(lens.subarray(0, 4), b.leaf!, lens.subarray(4), b.hints ?? Buffer.alloc(0));
+    }
   }
   const payload = Buffer.concat(parts);
   let body: Buffer;
@@ -180,7 +209,24 @@ export function decodeGroup(buf: Buffer, offset: number, keys?: WalKeys): Decode
       batches.push({ kind, tenant, source, id, records, rows: body.subarray(o, o + rl) });
       o += rl;
     }
-    return { ok: true, group: { seq, batches }, size: HEADER_BYTES + stored.length };
+    const rowOrdinals = o < body.length;
+    if (rowOrdinals) {
+      const leaves = body.readUInt32LE(o);
+      o += 4;
+      if (leaves !== 0 && leaves !== count) return { ok: false, reason: 'malformed' };
+      for (let i = 0; i < leaves; i++) {
+        const ll = body.readUInt32LE(o);
+        const leaf = body.subarray(o + 4, o + 4 + ll);
+        o += 4 + ll;
+        const hl = body.readUInt32LE(o);
+        const hints = body.subarray(o + 4, o + 4 + hl);
+        o += 4 + hl;
+        if (o > body.length) return { ok: false, reason: 'malformed' };
+        batches[i]!.leaf = leaf;
+        batches[i]!.hints = hints;
+      }
+    }
+    return { ok: true, group: { seq, batches, rowOrdinals }, size: HEADER_BYTES + stored.length };
   } catch {
     return { ok: false, reason: 'malformed' };
   }
