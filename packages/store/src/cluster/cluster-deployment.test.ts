@@ -89,7 +89,7 @@ class RecordingBackend implements SqlBackend {
     if (m) this.applied.push(Number(m[1]));
   }
   async query<T>(sql: string): Promise<QueryResult<T>> {
-    const rows = sql.includes('system.tables') ? [{ n: this.tableExists ? '1' : '0' }] : this.applied.map((version) => ({ version }));
+    const rows = sql.includes('system.tables') ? [{ n: this.tableExists ? '1' : '0' }] : sql.includes('system.columns') ? [{ n: '0' }] : this.applied.map((version) => ({ version }));
     return { rows: rows as T[], rowsRead: 0, bytesRead: 0, elapsedMs: 0 };
   }
   async insertRows(): Promise<void> {}
@@ -99,7 +99,7 @@ class RecordingBackend implements SqlBackend {
 test('migrate on a cluster: database and every table ON CLUSTER, versions recorded; a second run issues no DDL', async () => {
   const backend = new RecordingBackend();
   const d = clusterDeployment({ cluster: 'meshlog_test', database: 'meshlog' });
-  assert.deepEqual(await migrate(backend, OLD, d), [1, 2, 3, 4]);
+  assert.deepEqual(await migrate(backend, OLD, d), [1, 2, 3, 4, 5]);
   const heads = backend.statements.map((s) => s.split('(')[0]!.trim());
   const retention = ['retention_policies', 'legal_holds', 'retention_changes', 'deletions'].flatMap((t) => [
     `CREATE TABLE IF NOT EXISTS meshlog.${t}_local ON CLUSTER meshlog_test`,
@@ -121,6 +121,14 @@ test('migrate on a cluster: database and every table ON CLUSTER, versions record
     'INSERT INTO meshlog.schema_migrations',
     'CREATE TABLE IF NOT EXISTS meshlog.approvals_local ON CLUSTER meshlog_test',
     'CREATE TABLE IF NOT EXISTS meshlog.approvals ON CLUSTER meshlog_test',
+    'INSERT INTO meshlog.schema_migrations',
+    // 18.16 has no ADD COLUMN IF NOT EXISTS: plain ADD COLUMN, after system.columns said it is missing,
+    // and the Distributed table re-created over it (18.16 cannot ALTER it ON CLUSTER).
+    ...['logs', 'spans', 'audit_log'].flatMap((t) => [
+      `ALTER TABLE meshlog.${t}_local ON CLUSTER meshlog_test ADD COLUMN ingest_row UInt32 DEFAULT 0`,
+      `DROP TABLE IF EXISTS meshlog.${t} ON CLUSTER meshlog_test`,
+      `CREATE TABLE IF NOT EXISTS meshlog.${t} ON CLUSTER meshlog_test`,
+    ]),
     'INSERT INTO meshlog.schema_migrations',
   ]);
   assert.ok(backend.statements.some((s) => /VALUES \(1, 'logs and spans tables', now\(\)\)$/.test(s)));

@@ -48,6 +48,9 @@ export function clusterDeployment(opts: { cluster: string; database?: string }):
     if (!IDENT.test(name)) throw new Error(`invalid ClickHouse ${what} name ${JSON.stringify(name)}: use letters, digits and underscores`);
   }
   const onCluster = `ON CLUSTER ${opts.cluster}`;
+  const distributedTableSql = (t: TableSpec): string => `CREATE TABLE IF NOT EXISTS ${database}.${t.name} ${onCluster} (
+${distributedColumns(t.columns)}
+) ENGINE = Distributed(${opts.cluster}, ${database}, ${t.name}_local, ${t.shardBy ?? 'rand()'})`;
   return {
     database,
     onCluster,
@@ -59,15 +62,16 @@ ${t.columns}
 ) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/${database}/${local}', '{replica}')
 PARTITION BY ${t.partitionBy}
 ORDER BY ${t.orderBy}${t.settings.length > 0 ? `\nSETTINGS ${t.settings.join(', ')}` : ''}`,
-        `CREATE TABLE IF NOT EXISTS ${database}.${t.name} ${onCluster} (
-${distributedColumns(t.columns)}
-) ENGINE = Distributed(${opts.cluster}, ${database}, ${local}, ${t.shardBy ?? 'rand()'})`,
+        distributedTableSql(t),
       ];
     },
-    // The local table first: the Distributed table reads columns by name from it.
-    addColumn: (table: string, column: string): string[] => [
-      `ALTER TABLE ${database}.${table}_local ${onCluster} ADD COLUMN IF NOT EXISTS ${column}`,
-      `ALTER TABLE ${database}.${table} ${onCluster} ADD COLUMN IF NOT EXISTS ${column}`,
+    // The local table first: the Distributed table reads columns by name from it. The Distributed
+    // table (it stores nothing) is re-created rather than altered: 18.16 refuses ALTER ... ON CLUSTER
+    // on a table that is not replicated when the cluster's shards are.
+    addColumn: (spec: TableSpec, column: string): { table: string; sql: string }[] => [
+      { table: `${spec.name}_local`, sql: `ALTER TABLE ${database}.${spec.name}_local ${onCluster} ADD COLUMN ${column}` },
+      { table: spec.name, sql: `DROP TABLE IF EXISTS ${database}.${spec.name} ${onCluster}` },
+      { table: spec.name, sql: distributedTableSql(spec) },
     ],
   };
 }

@@ -6,7 +6,7 @@
  */
 import type { SqlBackend } from '../backend.js';
 import type { Capabilities } from './capabilities.js';
-import { MIGRATIONS, MIGRATIONS_TABLE, type Deployment } from './migrations.js';
+import { MIGRATIONS, MIGRATIONS_TABLE, tableSpecAt, type Deployment } from './migrations.js';
 
 export async function migrate(backend: SqlBackend, caps: Capabilities, deployment: Deployment): Promise<number[]> {
   const db = deployment.database;
@@ -24,7 +24,13 @@ export async function migrate(backend: SqlBackend, caps: Capabilities, deploymen
   for (const m of MIGRATIONS) {
     if (applied.has(m.version)) continue;
     for (const step of m.steps(caps)) {
-      const statements = step.kind === 'table' ? deployment.createTable(step.table, caps) : step.kind === 'column' ? deployment.addColumn(step.table, step.column) : [step.sql];
+      if (step.kind === 'column') {
+        // A run interrupted half way may have added it already.
+        const name = step.column.trim().split(/\s+/)[0]!;
+        for (const alter of deployment.addColumn(tableSpecAt(step.table, m.version, caps), step.column)) if (!(await hasColumn(backend, db, alter.table, name))) await backend.exec(alter.sql);
+        continue;
+      }
+      const statements = step.kind === 'table' ? deployment.createTable(step.table, caps) : [step.sql];
       for (const sql of statements) await backend.exec(sql);
     }
     await backend.exec(`INSERT INTO ${db}.${MIGRATIONS_TABLE} (version, description, applied_at) VALUES ({v:UInt32}, {d:String}, now())`, {
@@ -33,6 +39,13 @@ export async function migrate(backend: SqlBackend, caps: Capabilities, deploymen
     ran.push(m.version);
   }
   return ran;
+}
+
+async function hasColumn(backend: SqlBackend, db: string, table: string, column: string): Promise<boolean> {
+  const r = await backend.query<{ n: number | string }>('SELECT count() AS n FROM system.columns WHERE database = {db:String} AND table = {t:String} AND name = {c:String}', {
+    params: { db, t: table, c: column },
+  });
+  return Number(r.rows[0]?.n ?? 0) > 0;
 }
 
 /** Versions recorded as applied, or undefined when the migrations table does not exist yet. */

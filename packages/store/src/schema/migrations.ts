@@ -73,7 +73,11 @@ export interface Deployment {
   /** Statements that create one table (idempotently). */
   createTable(table: TableSpec, caps: Capabilities): string[];
   /** Statements that add a column (`name Type ...`) to a table, idempotently. */
-  addColumn(table: string, column: string): string[];
+  /**
+   * Statements that add a column, each with the table it alters: plain `ADD COLUMN` (18.16 has no
+   * `IF NOT EXISTS` there), so the migration skips a table that already has the column.
+   */
+  addColumn(spec: TableSpec, column: string): { table: string; sql: string }[];
 }
 
 /**
@@ -94,7 +98,7 @@ PARTITION BY ${t.partitionBy}
 ORDER BY ${t.orderBy}${settings.length > 0 ? `\nSETTINGS ${settings.join(', ')}` : ''}`,
     ];
   },
-  addColumn: (table, column) => [`ALTER TABLE ${database}.${table} ADD COLUMN IF NOT EXISTS ${column}`],
+  addColumn: (spec, column) => [{ table: spec.name, sql: `ALTER TABLE ${database}.${spec.name} ADD COLUMN ${column}` }],
 });
 
 export interface Migration {
@@ -377,3 +381,21 @@ export const MIGRATIONS: Migration[] = [
 ];
 
 export const MIGRATIONS_TABLE = 'schema_migrations';
+
+/**
+ * A table as the migrations up to `version` define it: its `table` step
+ * with every later `column` step's column appended (what a cluster needs to
+ * re-create a Distributed table over a local table that gained a column).
+ */
+export function tableSpecAt(name: string, version: number, caps: Capabilities): TableSpec {
+  let spec: TableSpec | undefined;
+  for (const m of MIGRATIONS) {
+    if (m.version > version) break;
+    for (const step of m.steps(caps)) {
+      if (step.kind === 'table' && step.table.name === name) spec = { ...step.table };
+      else if (step.kind === 'column' && step.table === name && spec) spec = { ...spec, columns: `${spec.columns},\n  ${step.column}` };
+    }
+  }
+  if (!spec) throw new Error(`no migration up to version ${version} creates table ${name}`);
+  return spec;
+}
