@@ -20,3 +20,4 @@ export { tokenize, PositionMap } from './lexer.js';
 export type { Token, TokenType } from './lexer.js';
 export { compileRe2, translateRe2, matchesEmpty } from './regex.js';
 export { ipPatternError } from './ip.js';
+export * from './eval/index.js';
