@@ -207,9 +207,9 @@ function title(s: string): string {
 function byteSlice(s: string, from: number, to?: number): string {
   const bytes = utf8Encode(s);
   const end = to ?? bytes.length;
-  if (from < 0 || end > bytes.length || from > end) {
-    throw new GoFuncError(`runtime error: slice bounds out of range [${to === undefined ? `${from}:` : from > end ? `${from}:${end}` : `:${end}`}] with length ${bytes.length}`);
-  }
+  // Go checks the high bound against the length first, then low <= high.
+  if (end > bytes.length) throw new GoFuncError(`runtime error: slice bounds out of range [:${end}] with length ${bytes.length}`);
+  if (from < 0 || from > end) throw new GoFuncError(`runtime error: slice bounds out of range [${from}:${end}]`);
   return utf8Decode(bytes, from, end);
 }
 

@@ -17,6 +17,8 @@ export interface MemorySourceOptions {
   batchSize?: number | ((index: number) => number);
   /** Which line filters the source applies itself (default: none). */
   appliesLineFilter?: (f: LineFilter) => boolean;
+  /** Breaks the contract on purpose: claims filters but ignores them (to prove the evaluator does not re-apply them). */
+  ignorePushedFilters?: boolean;
 }
 
 function selects(selector: StreamSelector, labels: Readonly<Record<string, string>>): boolean {
@@ -39,7 +41,7 @@ export class MemorySource implements EntrySource {
 
   async *entries(req: EntryRequest): AsyncIterable<LogEntry[]> {
     this.requests.push(req);
-    const filters = req.lineFilters.map(compileLineFilter);
+    const filters = this.options.ignorePushedFilters ? [] : req.lineFilters.map(compileLineFilter);
     const picked = this.all
       .filter((e) => e.ts >= req.startNs && e.ts < req.endNs && selects(req.selector, e.labels) && filters.every((f) => f(e.line)))
       .map((e, i) => [e, i] as const)
