@@ -105,14 +105,23 @@ export type Grouping = { mode: 'all' } | { mode: 'none' } | { mode: 'by' | 'with
 /** Where a label came from, in Loki's precedence order. */
 type Category = 'meta' | 'parsed';
 
-/** The mutable label state of one log line going through a pipeline. */
+const EMPTY_MAP: ReadonlyMap<string, string> = new Map();
+const EMPTY_SET: ReadonlySet<string> = new Set();
+/** Label sets of unmodified streams, shared by every line of the stream. */
+const baseLabelsCache = new WeakMap<ReadonlyMap<string, string>, Labels>();
+
+/**
+ * The mutable label state of one log line going through a pipeline. The
+ * maps are allocated on first use: most lines of most queries never touch
+ * some of them, and a builder is made per line.
+ */
 export class LabelsBuilder {
   /** Stream labels with non-empty values (Prometheus has no empty-valued labels). */
   private readonly base: ReadonlyMap<string, string>;
-  private readonly meta = new Map<string, string>();
-  private readonly parsed = new Map<string, string>();
-  private readonly deleted = new Set<string>();
-  private readonly extracted = new Set<string>();
+  private metaMap: Map<string, string> | undefined;
+  private parsedMap: Map<string, string> | undefined;
+  private deletedSet: Set<string> | undefined;
+  private extractedSet: Set<string> | undefined;
   err = '';
   errDetails = '';
 
@@ -128,6 +137,18 @@ export class LabelsBuilder {
     }
   }
 
+  private get meta(): ReadonlyMap<string, string> {
+    return this.metaMap ?? EMPTY_MAP;
+  }
+
+  private get parsed(): ReadonlyMap<string, string> {
+    return this.parsedMap ?? EMPTY_MAP;
+  }
+
+  private get deleted(): ReadonlySet<string> {
+    return this.deletedSet ?? EMPTY_SET;
+  }
+
   /** Whether the original stream labels have `name` (what decides `_extracted`). */
   baseHas(name: string): boolean {
     return this.base.has(name);
@@ -139,7 +160,7 @@ export class LabelsBuilder {
 
   /** Whether a parser already extracted `name` on this line. */
   wasExtracted(name: string): boolean {
-    return this.extracted.has(name);
+    return this.extractedSet?.has(name) ?? false;
   }
 
   /** The current value of `name` (never the error labels). */
@@ -152,34 +173,38 @@ export class LabelsBuilder {
 
   set(category: Category, name: string, value: string): void {
     if (category === 'parsed') {
-      this.meta.delete(name);
-      this.parsed.set(name, value);
-      this.extracted.add(name);
+      this.metaMap?.delete(name);
+      (this.parsedMap ??= new Map()).set(name, value);
+      (this.extractedSet ??= new Set()).add(name);
       return;
     }
     if (this.parsed.has(name)) return;
-    this.meta.set(name, value);
+    (this.metaMap ??= new Map()).set(name, value);
   }
 
-  /** A parser's extraction: `_extracted` on a clash with stream labels or metadata. */
+  /** A parser's extraction (or label_format's): parsed labels win over everything else. */
   setParsed(key: string, value: string): void {
     this.set('parsed', key, value);
   }
 
-  /** The name a parser stores `key` under. */
+  /** The name a parser stores `key` under: `_extracted` on a clash with stream labels or metadata. */
   extractedName(key: string): string {
     return this.base.has(key) || this.meta.has(key) ? key + EXTRACTED_SUFFIX : key;
   }
 
   delete(name: string): void {
-    this.meta.delete(name);
-    this.parsed.delete(name);
-    this.deleted.add(name);
+    this.metaMap?.delete(name);
+    this.parsedMap?.delete(name);
+    (this.deletedSet ??= new Set()).add(name);
   }
 
   setError(err: string, details?: string): void {
     this.err = err;
     if (details !== undefined) this.errDetails = details;
+  }
+
+  private unchanged(): boolean {
+    return this.metaMap === undefined && this.parsedMap === undefined && this.deletedSet === undefined && this.err === '' && this.errDetails === '';
   }
 
   /** Every label, unsorted: stream (minus deleted and overridden), metadata, parsed, then the error labels. */
@@ -202,6 +227,14 @@ export class LabelsBuilder {
   }
 
   labels(): Labels {
+    if (this.unchanged()) {
+      let l = baseLabelsCache.get(this.base);
+      if (!l) {
+        l = Labels.from(this.base);
+        baseLabelsCache.set(this.base, l);
+      }
+      return l;
+    }
     return Labels.from(this.entries());
   }
 

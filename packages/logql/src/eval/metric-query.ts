@@ -59,15 +59,16 @@ export function buildEvaluator(e: MetricExpr, ctx: BuildContext): StepEvaluator 
       const { pushed, rest } = splitPushdown(e.logRange.query.pipeline, ctx.source);
       const extract = compileExtractor(e, rest, ctx.stageOpts);
       const { startNs, endNs } = rangeBounds(e, ctx.clock);
-      const entries = ctx.source.entries({
-        selector: e.logRange.query.selector,
-        lineFilters: pushed,
-        startNs,
-        endNs,
-        direction: 'forward',
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
-      });
-      return new RangeAggregationEvaluator(e, ctx.clock, new SampleStream(entries, extract, startNs, endNs, ctx.signal));
+      const open = () =>
+        ctx.source.entries({
+          selector: e.logRange.query.selector,
+          lineFilters: pushed,
+          startNs,
+          endNs,
+          direction: 'forward',
+          ...(ctx.signal ? { signal: ctx.signal } : {}),
+        });
+      return new RangeAggregationEvaluator(e, ctx.clock, new SampleStream(open, extract, startNs, endNs, ctx.signal));
     }
     case 'VectorAggregation':
       return new VectorAggregationEvaluator(e, buildEvaluator(e.expr, ctx));

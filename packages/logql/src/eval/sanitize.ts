@@ -9,7 +9,10 @@
 const GO_TRIM = /^[\t\n\v\f\r \u0085\u00a0]+|[\t\n\v\f\r \u0085\u00a0]+$/g;
 
 /** Loki's sanitizeLabelKey. `isPrefix` adds the `_` before a leading digit. */
+const VALID = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
 export function sanitizeLabelKey(key: string, isPrefix: boolean): string {
+  if (VALID.test(key)) return key;
   const k = key.replace(GO_TRIM, '');
   if (k === '') return '';
   let out = isPrefix && k[0] !== undefined && k[0] >= '0' && k[0] <= '9' ? '_' : '';

@@ -66,7 +66,8 @@ export class SampleStream {
   private lastTs: bigint | undefined;
 
   constructor(
-    private readonly entries: AsyncIterable<LogEntry[]>,
+    /** Called on the first read, so a query that fails before reading never opens a host cursor. */
+    private readonly open: () => AsyncIterable<LogEntry[]>,
     private readonly extract: SampleExtractor,
     private readonly startNs: bigint,
     private readonly endNs: bigint,
@@ -78,7 +79,7 @@ export class SampleStream {
     while (this.pos >= this.batch.length) {
       if (this.done) return undefined;
       checkAborted(this.signal);
-      this.iterator ??= this.entries[Symbol.asyncIterator]();
+      this.iterator ??= this.open()[Symbol.asyncIterator]();
       const r = await this.iterator.next();
       checkAborted(this.signal);
       if (r.done) {

@@ -31,16 +31,29 @@ const nanLast = (cmp: (a: number, b: number) => number) => (a: StepSample, b: St
 const DESC = nanLast((a, b) => b - a);
 const ASC = nanLast((a, b) => a - b);
 
+/** The grouping labels of a series under `by`/`without` (cached per series, which keeps its Labels object across steps). */
+export function groupingOf(agg: VectorAggregation): (l: Labels) => Labels {
+  const names = new Set(agg.grouping?.labels ?? []);
+  const without = agg.grouping?.without ?? false;
+  const cache = new WeakMap<Labels, Labels>();
+  return (l) => {
+    let g = cache.get(l);
+    if (!g) {
+      g = without ? l.drop(names) : l.keep(names);
+      cache.set(l, g);
+    }
+    return g;
+  };
+}
+
 /** Aggregates one step's samples. */
-export function aggregateVector(agg: VectorAggregation, samples: readonly StepSample[]): StepSample[] {
+export function aggregateVector(agg: VectorAggregation, samples: readonly StepSample[], groupOf: (l: Labels) => Labels = groupingOf(agg)): StepSample[] {
   const op = agg.op;
   const k = agg.param ?? 0;
   if ((op === 'topk' || op === 'bottomk') && k < 1) return [];
-  const names = new Set(agg.grouping?.labels ?? []);
-  const without = agg.grouping?.without ?? false;
   const groups = new Map<string, Group>();
   for (const s of samples) {
-    const labels = without ? s.labels.drop(names) : s.labels.keep(names);
+    const labels = groupOf(s.labels);
     const key = labels.key;
     const g = groups.get(key);
     if (!g) {
@@ -125,15 +138,19 @@ export function aggregateVector(agg: VectorAggregation, samples: readonly StepSa
 }
 
 export class VectorAggregationEvaluator implements StepEvaluator {
+  private readonly groupOf: (l: Labels) => Labels;
+
   constructor(
     private readonly agg: VectorAggregation,
     private readonly inner: StepEvaluator,
-  ) {}
+  ) {
+    this.groupOf = groupingOf(agg);
+  }
 
   async next(): Promise<StepVector | undefined> {
     const v = await this.inner.next();
     if (!v) return undefined;
-    return { tsMs: v.tsMs, samples: aggregateVector(this.agg, v.samples) };
+    return { tsMs: v.tsMs, samples: aggregateVector(this.agg, v.samples, this.groupOf) };
   }
 
   close(): Promise<void> {

@@ -276,6 +276,15 @@ export function sprintf(format: string, args: Array<GoValue | undefined>): strin
         i += m[0].length;
       }
     }
+    // Go refuses widths and precisions beyond a million.
+    if (spec.width !== undefined && spec.width > 1e6) {
+      delete spec.width;
+      badWidth = true;
+    }
+    if (spec.prec !== undefined && spec.prec > 1e6) {
+      delete spec.prec;
+      badPrec = true;
+    }
     if (badWidth) out += '%!(BADWIDTH)';
     if (badPrec) out += '%!(BADPREC)';
     if (i >= format.length) {

@@ -28,6 +28,15 @@ const MISSING = Symbol('missing');
 type Val = GoValue | undefined;
 type Final = Val | typeof MISSING;
 
+/**
+ * Meshlog's guard against templates that would stall the server (Loki has
+ * none): one execution may write at most this many characters and run at
+ * most this many range iterations; past that it fails like any template
+ * error (TemplateFormatErr on the line).
+ */
+export const MAX_TEMPLATE_OUTPUT = 1 << 20;
+export const MAX_RANGE_ITERATIONS = 100_000;
+
 class BreakSignal {}
 class ContinueSignal {}
 
@@ -63,6 +72,7 @@ function matchesType(v: GoValue, t: ParamType): boolean {
 class State {
   private readonly vars: Array<{ name: string; value: Val }> = [];
   private at: { pos: number; text: string } = { pos: 0, text: '' };
+  private iterations = 0;
   out = '';
 
   constructor(
@@ -86,11 +96,16 @@ class State {
     throw new TemplateExecError(`template: ${this.name}:${line}:${col}: executing "${this.name}" at <${this.at.text}>: ${msg}`);
   }
 
+  private write(s: string): void {
+    this.out += s;
+    if (this.out.length > MAX_TEMPLATE_OUTPUT) this.errorf(`template output exceeds ${MAX_TEMPLATE_OUTPUT} characters`);
+  }
+
   walk(dot: Val, nodes: TNode[]): void {
     for (const node of nodes) {
       switch (node.type) {
         case 'text':
-          this.out += node.text;
+          this.write(node.text);
           break;
         case 'action': {
           const v = this.evalPipeline(dot, node.pipe);
@@ -128,9 +143,11 @@ class State {
     else if (v instanceof GoMap) [...v.entries.keys()].sort().forEach((k) => items.push([k, v.entries.get(k)]));
     else if (v instanceof GoInt) {
       if (node.pipe.decl.length > 1) this.errorf(`can't use ${v.v} to iterate over more than one variable`);
+      if (v.v > BigInt(MAX_RANGE_ITERATIONS)) this.errorf(`range iterations exceed ${MAX_RANGE_ITERATIONS}`);
       for (let i = 0n; i < v.v; i++) items.push([new GoInt(i), new GoInt(i)]);
     } else if (v !== undefined && v !== null) this.errorf(`range can't iterate over ${formatValue(v)}`);
     for (const [key, elem] of items) {
+      if (++this.iterations > MAX_RANGE_ITERATIONS) this.errorf(`range iterations exceed ${MAX_RANGE_ITERATIONS}`);
       if (node.pipe.decl.length === 1) this.vars.push({ name: node.pipe.decl[0] as string, value: elem });
       else if (node.pipe.decl.length === 2) {
         this.vars.push({ name: node.pipe.decl[0] as string, value: key });
@@ -152,7 +169,7 @@ class State {
   }
 
   private printValue(v: Val): void {
-    this.out += v === undefined || v === null ? '<no value>' : formatValue(v);
+    this.write(v === undefined || v === null ? '<no value>' : formatValue(v));
   }
 
   private varValue(name: string): Val {

@@ -23,6 +23,9 @@ import { GoTime, UTC, ZERO_TIME, formatGoTime, loadLocation, parseGoTime } from 
 import { utf8ByteLength, utf8Decode, utf8Encode } from '../go/utf8.js';
 import { GoInt, GoMap, fromJsonValue, goTypeName, isTrue, type GoValue } from '../go/values.js';
 
+/** Meshlog's cap on what one function call may produce (Go would allocate gigabytes for `repeat 1000000000 "x"`). */
+const MAX_FUNC_OUTPUT = 1 << 20;
+
 /** A Go error returned (or a panic raised) by a template function; the executor reports `error calling <name>: <message>`. */
 export class GoFuncError extends Error {}
 
@@ -416,6 +419,7 @@ function unixToTime(epoch: string): GoValue {
 }
 
 function align(count: number, src: string, left: boolean): string {
+  if (count > MAX_FUNC_OUTPUT) throw new GoFuncError(`result exceeds ${MAX_FUNC_OUTPUT} characters`);
   const runes = [...src];
   if (count < 0 || count === runes.length) return src;
   const padding = count - runes.length;
@@ -424,6 +428,7 @@ function align(count: number, src: string, left: boolean): string {
 }
 
 function indent(n: number, s: string): string {
+  if (n > MAX_FUNC_OUTPUT) throw new GoFuncError(`result exceeds ${MAX_FUNC_OUTPUT} characters`);
   const pad = ' '.repeat(Math.max(0, n));
   return pad + s.replaceAll('\n', '\n' + pad);
 }
@@ -534,6 +539,7 @@ export const FUNCTIONS: ReadonlyMap<string, TemplateFunc> = new Map<string, Temp
     'repeat',
     fn(['int', 'string'], ([c, s]) => {
       if (int(c) < 0) throw new GoFuncError('strings: negative Repeat count');
+      if (int(c) * str(s).length > MAX_FUNC_OUTPUT) throw new GoFuncError(`result exceeds ${MAX_FUNC_OUTPUT} characters`);
       return str(s).repeat(int(c));
     }),
   ],

@@ -166,3 +166,12 @@ describe('template: errors', () => {
     assert.equal(parseError('{{ .a | "x" }}'), 'template: label:1: non executable command in pipeline stage 2');
   });
 });
+
+describe('template: resource limits', () => {
+  it('fails, like any template error, instead of producing huge output', () => {
+    assert.match(fails('{{ repeat 100000000 "x" }}'), /error calling repeat: result exceeds 1048576 characters/);
+    assert.match(fails('{{ range 1000000000 }}x{{ end }}'), /range iterations exceed 100000/);
+    assert.match(fails('{{ range $i := fromJson .j }}{{ range $k := fromJson $.j }}{{ range $l := fromJson $.j }}xxxxxxxxxx{{ end }}{{ end }}{{ end }}', { j: `[${Array(50).fill(1).join(',')}]` }), /range iterations exceed|template output exceeds/);
+    assert.equal(run('{{ printf "%2000000d" 1 }}'), '%!(BADWIDTH)1');
+  });
+});
