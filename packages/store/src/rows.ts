@@ -124,9 +124,13 @@ function attributePair(a: Attributes): string {
  * `ingestSeq`: the WAL group carrying the rows (0 when they bypass the WAL);
  * `firstRow`: the first row's ordinal in that group (`ingest_row`), each row
  * after it one more, so a batch's rows can be found and ordered again.
+ * Without a WAL group (`firstRow` null) the rows have no `ingest_row`
+ * column (LEGACY_*_COLUMNS): an ordinal means nothing there, and a
+ * cluster's Distributed tables from before migration 5 lack the column.
  */
-export function encodeLogRows(batches: LogBatch[], ingestSeq: bigint = 0n, firstRow = 0, stats?: RowStats): Buffer {
-  let row = firstRow;
+export function encodeLogRows(batches: LogBatch[], ingestSeq: bigint = 0n, firstRow: number | null = null, stats?: RowStats): Buffer {
+  let row = firstRow ?? 0;
+  const ordinal = firstRow === null ? (): string => '' : (): string => `,${row++}`;
   const out: string[] = [];
   const perResource = new Map<Attributes, string>();
   for (const b of batches) {
@@ -142,7 +146,7 @@ export function encodeLogRows(batches: LogBatch[], ingestSeq: bigint = 0n, first
         // attributes; only cache what cannot depend on the record.
         if (r.resource['service.name'] !== undefined && r.resource['service.name'] !== '') perResource.set(r.resource, stream);
       }
-      const line = wellFormedRow(`[${tenant},"${r.timeUnixNano}","${r.observedTimeUnixNano}",${stream},${r.severityNumber},${q(r.severityText)},${q(r.body)},${q(r.traceId)},${q(r.spanId)},${r.flags},${attributePair(r.attributes)},${resourcePair(r.resource)},${q(r.scopeName)},${source},${ingestSeq},${row++}]`);
+      const line = wellFormedRow(`[${tenant},"${r.timeUnixNano}","${r.observedTimeUnixNano}",${stream},${r.severityNumber},${q(r.severityText)},${q(r.body)},${q(r.traceId)},${q(r.spanId)},${r.flags},${attributePair(r.attributes)},${resourcePair(r.resource)},${q(r.scopeName)},${source},${ingestSeq}${ordinal()}]`);
       observe(stats, r.timeUnixNano, line);
       out.push(line);
     }
@@ -160,8 +164,9 @@ function resourcePair(a: Attributes): string {
   return s;
 }
 
-export function encodeSpanRows(batches: SpanBatch[], ingestSeq: bigint = 0n, firstRow = 0, stats?: RowStats): Buffer {
-  let row = firstRow;
+export function encodeSpanRows(batches: SpanBatch[], ingestSeq: bigint = 0n, firstRow: number | null = null, stats?: RowStats): Buffer {
+  let row = firstRow ?? 0;
+  const ordinal = firstRow === null ? (): string => '' : (): string => `,${row++}`;
   const out: string[] = [];
   for (const b of batches) {
     const tenant = q(b.tenant);
@@ -171,7 +176,7 @@ export function encodeSpanRows(batches: SpanBatch[], ingestSeq: bigint = 0n, fir
       const events = s.events.length === 0 ? '' : q(s.events.map((e) => ({ ...e, timeUnixNano: e.timeUnixNano.toString() })));
       const line = wellFormedRow(`[${tenant},${q(s.traceId)},${q(s.spanId)},${q(s.parentSpanId)},"${s.startTimeUnixNano}","${s.endTimeUnixNano}",${q(s.name)},${s.kind},${q(
         service === undefined || service === '' ? 'unknown_service' : String(service),
-      )},${s.statusCode},${q(s.statusMessage)},${attributePair(s.attributes)},${resourcePair(s.resource)},${q(events)},${source},${ingestSeq},${row++}]`);
+      )},${s.statusCode},${q(s.statusMessage)},${attributePair(s.attributes)},${resourcePair(s.resource)},${q(events)},${source},${ingestSeq}${ordinal()}]`);
       observe(stats, s.startTimeUnixNano, line);
       out.push(line);
     }

@@ -64,11 +64,12 @@ ${distributedColumns(t.columns)}
 ) ENGINE = Distributed(${opts.cluster}, ${database}, ${local}, ${t.shardBy ?? 'rand()'})`,
       ];
     },
-    // The local table first: the Distributed table reads columns by name from it.
-    addColumn: (table: string, column: string): string[] => [
-      `ALTER TABLE ${database}.${table}_local ${onCluster} ADD COLUMN IF NOT EXISTS ${column}`,
-      `ALTER TABLE ${database}.${table} ${onCluster} ADD COLUMN IF NOT EXISTS ${column}`,
-    ],
+    // The local (replicated) table only. ClickHouse refuses ALTER ... ON CLUSTER of a Distributed table on a cluster
+    // with internal replication ("Table logs isn't replicated, but shard #2 is replicated", 18.16, tests/cluster), and
+    // recreating it would drop the async-insert blocks queued in it (audit records for a shard that is down). The
+    // Distributed table reads columns by name, so one without the new column still serves every column it has; inserts
+    // through it leave the column out and the local table fills its DEFAULT (rows.ts: no ordinals without the WAL).
+    addColumn: (table: string, column: string): { table: string; sql: string }[] => [{ table: `${table}_local`, sql: `ALTER TABLE ${database}.${table}_local ${onCluster} ADD COLUMN ${column}` }],
   };
 }
 

@@ -24,7 +24,11 @@ export async function migrate(backend: SqlBackend, caps: Capabilities, deploymen
   for (const m of MIGRATIONS) {
     if (applied.has(m.version)) continue;
     for (const step of m.steps(caps)) {
-      const statements = step.kind === 'table' ? deployment.createTable(step.table, caps) : step.kind === 'column' ? deployment.addColumn(step.table, step.column) : [step.sql];
+      if (step.kind === 'column') {
+        await addColumn(backend, deployment, step.table, step.column);
+        continue;
+      }
+      const statements = step.kind === 'table' ? deployment.createTable(step.table, caps) : [step.sql];
       for (const sql of statements) await backend.exec(sql);
     }
     await backend.exec(`INSERT INTO ${db}.${MIGRATIONS_TABLE} (version, description, applied_at) VALUES ({v:UInt32}, {d:String}, now())`, {
@@ -33,6 +37,30 @@ export async function migrate(backend: SqlBackend, caps: Capabilities, deploymen
     ran.push(m.version);
   }
   return ran;
+}
+
+/**
+ * Adds a column where it is missing. No `IF NOT EXISTS` (18.16 lacks it):
+ * system.columns is asked first, so a run interrupted after some tables got
+ * the column goes on with the rest. In a cluster an ON CLUSTER ALTER can
+ * still meet a host that has the column (an earlier run stopped half way
+ * through the hosts): that host refuses with "already exists" after the
+ * others applied it, which is the state wanted, so that refusal is not an
+ * error.
+ */
+async function addColumn(backend: SqlBackend, deployment: Deployment, table: string, column: string): Promise<void> {
+  const name = column.trim().split(/\s+/)[0]!;
+  for (const step of deployment.addColumn(table, column)) {
+    const has = await backend.query<{ n: number | string }>('SELECT count() AS n FROM system.columns WHERE database = {db:String} AND table = {t:String} AND name = {c:String}', {
+      params: { db: deployment.database, t: step.table, c: name },
+    });
+    if (Number(has.rows[0]?.n ?? 0) > 0) continue;
+    try {
+      await backend.exec(step.sql);
+    } catch (err) {
+      if (!/already exists/i.test((err as Error).message)) throw err;
+    }
+  }
 }
 
 /** Versions recorded as applied, or undefined when the migrations table does not exist yet. */

@@ -1,7 +1,8 @@
 /**
- * Versioned schema migrations, run at every start. Each statement is
- * idempotent (`IF NOT EXISTS`), and applied versions are recorded, so a run
- * interrupted half way is simply run again.
+ * Versioned schema migrations, run at every start. Each step is idempotent
+ * (`CREATE ... IF NOT EXISTS`; a column is added only where system.columns
+ * lacks it, since 18.16 has no `ADD COLUMN IF NOT EXISTS`), and applied
+ * versions are recorded, so a run interrupted half way is simply run again.
  *
  * Table layout (logs):
  *
@@ -72,8 +73,13 @@ export interface Deployment {
   onCluster: string;
   /** Statements that create one table (idempotently). */
   createTable(table: TableSpec, caps: Capabilities): string[];
-  /** Statements that add a column (`name Type ...`) to a table, idempotently. */
-  addColumn(table: string, column: string): string[];
+  /**
+   * Statements that add a column (`name Type ...`) to a table, each with the
+   * physical table it alters. `migrate` runs one only when system.columns
+   * says that table lacks the column: ClickHouse 18.16 has no
+   * `ADD COLUMN IF NOT EXISTS` (its parser stops at `EXISTS`).
+   */
+  addColumn(table: string, column: string): { table: string; sql: string }[];
 }
 
 /**
@@ -94,7 +100,7 @@ PARTITION BY ${t.partitionBy}
 ORDER BY ${t.orderBy}${settings.length > 0 ? `\nSETTINGS ${settings.join(', ')}` : ''}`,
     ];
   },
-  addColumn: (table, column) => [`ALTER TABLE ${database}.${table} ADD COLUMN IF NOT EXISTS ${column}`],
+  addColumn: (table, column) => [{ table, sql: `ALTER TABLE ${database}.${table} ADD COLUMN ${column}` }],
 });
 
 export interface Migration {
