@@ -131,8 +131,9 @@ export class LogStore {
       if (entries.length > 0) await this.wal.append(entries);
       return;
     }
-    if (logs.length > 0) await this.backend.insertRows(`${this.database}.logs`, LOG_COLUMNS, encodeLogRows(logs));
-    if (spans.length > 0) await this.backend.insertRows(`${this.database}.spans`, SPAN_COLUMNS, encodeSpanRows(spans));
+    // No WAL group, so no row ordinals (see encodeLogRows).
+    if (logs.length > 0) await this.backend.insertRows(`${this.database}.logs`, LEGACY_LOG_COLUMNS, encodeLogRows(logs));
+    if (spans.length > 0) await this.backend.insertRows(`${this.database}.spans`, LEGACY_SPAN_COLUMNS, encodeSpanRows(spans));
   }
 
   /**
@@ -150,7 +151,7 @@ export class LogStore {
     }
     // In a cluster, the initiating server queues the block for a shard that is down (on its disk) and
     // forwards it when the shard is back: one shard down must not stop every audited call of a tenant.
-    await this.backend.insertRows(`${this.database}.audit_log`, LOG_COLUMNS, encodeLogRows(audit), { insert_distributed_sync: 0 });
+    await this.backend.insertRows(`${this.database}.audit_log`, LEGACY_LOG_COLUMNS, encodeLogRows(audit), { insert_distributed_sync: 0 });
   }
 
   /**
