@@ -11,7 +11,23 @@ import { migrate } from './schema/migrate.js';
 import { embeddedDeployment, type Deployment } from './schema/migrations.js';
 import { LOG_COLUMNS, SPAN_COLUMNS, encodeLogRows, encodeSpanRows } from './rows.js';
 import { IngestWal, type IngestWalOptions, type WalAppend } from './wal/ingest-wal.js';
-import { compileLogSelect, type LogSelect } from './query/log-select.js';
+import { compileLogSelect, type CompiledSql, type LogSelect } from './query/log-select.js';
+import {
+  compileIndexStats,
+  compileLabelNames,
+  compileLabelValues,
+  compileMetricBuckets,
+  compileSeries,
+  compileVolume,
+  type IndexStatsRow,
+  type MetricBucketRow,
+  type MetricBucketScan,
+  type SeriesRow,
+  type StreamScan,
+  type TimeBuckets,
+  type VolumeGrouping,
+  type VolumeRow,
+} from './query/index-select.js';
 import { TenantReader, type ReadScope } from './query/tenant-reader.js';
 
 export interface LogRow {
@@ -178,25 +194,38 @@ FROM ${this.database}.spans WHERE tenant = {tenant:String} AND trace_id = {trace
     return r.rows;
   }
 
-  async labelNames(tenant: string, startNs: bigint, endNs: bigint): Promise<string[]> {
-    await this.visible();
-    const r = await this.backend.query<{ name: string }>(
-      `SELECT DISTINCT arrayJoin(labels_keys) AS name FROM ${this.database}.logs
-WHERE tenant = {tenant:String} AND ts >= toDateTime({s:UInt32}) AND ts <= toDateTime({e:UInt32}) ORDER BY name LIMIT 1000`,
-      { params: { tenant, s: Number(startNs / 1_000_000_000n), e: Number(endNs / 1_000_000_000n) }, timeoutMs: this.limits.timeoutMs },
-    );
+  /** Label names of the matching streams (all streams of the logs table without matchers). */
+  async labelNames(q: StreamScan, signal?: AbortSignal): Promise<string[]> {
+    const r = await this.run<{ name: string }>(compileLabelNames({ ...q, limit: 1000 }, this.database), signal);
     return r.rows.map((x) => x.name);
   }
 
-  async labelValues(tenant: string, name: string, startNs: bigint, endNs: bigint): Promise<string[]> {
-    await this.visible();
-    const r = await this.backend.query<{ value: string }>(
-      `SELECT DISTINCT labels_values[indexOf(labels_keys, {name:String})] AS value FROM ${this.database}.logs
-WHERE tenant = {tenant:String} AND ts >= toDateTime({s:UInt32}) AND ts <= toDateTime({e:UInt32}) AND has(labels_keys, {name:String})
-ORDER BY value LIMIT 10000`,
-      { params: { tenant, name, s: Number(startNs / 1_000_000_000n), e: Number(endNs / 1_000_000_000n) }, timeoutMs: this.limits.timeoutMs },
-    );
+  async labelValues(q: StreamScan & { name: string }, signal?: AbortSignal): Promise<string[]> {
+    const r = await this.run<{ value: string }>(compileLabelValues({ ...q, limit: 10_000 }, this.database), signal);
     return r.rows.map((x) => x.value);
+  }
+
+  /** Distinct label sets of the matching streams (Loki's `/series`). */
+  series(q: StreamScan & { limit: number }, signal?: AbortSignal): Promise<QueryResult<SeriesRow>> {
+    return this.run<SeriesRow>(compileSeries(q, this.database), signal);
+  }
+
+  indexStats(q: StreamScan, signal?: AbortSignal): Promise<QueryResult<IndexStatsRow>> {
+    return this.run<IndexStatsRow>(compileIndexStats(q, this.database), signal);
+  }
+
+  volume(q: StreamScan & { grouping: VolumeGrouping; buckets?: TimeBuckets; limit: number }, signal?: AbortSignal): Promise<QueryResult<VolumeRow>> {
+    return this.run<VolumeRow>(compileVolume(q, this.database), signal);
+  }
+
+  /** Entries and bytes per group and fine time bucket (the metric fast path). */
+  metricBuckets(q: MetricBucketScan, signal?: AbortSignal): Promise<QueryResult<MetricBucketRow>> {
+    return this.run<MetricBucketRow>(compileMetricBuckets(q, this.database), signal);
+  }
+
+  private async run<T>(c: CompiledSql, signal?: AbortSignal): Promise<QueryResult<T>> {
+    await this.visible();
+    return this.backend.query<T>(this.withLimits(c.sql), { params: c.params, timeoutMs: this.limits.timeoutMs, ...(signal ? { signal } : {}) });
   }
 
   async close(): Promise<void> {
