@@ -6,7 +6,7 @@
  * starts after the store opens and is stopped (a running enforcement
  * finishes) before the store closes.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { GRPC_INGEST_SERVICE, HTTP_INGEST_SERVICE, Pipeline, PipelineMetrics, ServiceMap, createLogger, type Logger } from '@meshlog/core';
@@ -15,6 +15,7 @@ import type { FastifyInstance } from 'fastify';
 import { createHttpApp } from './http/app.js';
 import { FastifyIngestHost } from './http/ingest-host.js';
 import { registerLokiRoutes } from './http/loki-routes.js';
+import { registerTailRoute } from './http/loki-tail.js';
 import { registerTraceRoutes } from './http/trace-routes.js';
 import { registerAuditRoutes } from './http/audit-routes.js';
 import { registerRetentionRoutes } from './http/retention-routes.js';
@@ -38,6 +39,9 @@ import { openClickHouseBackend } from './store-backend.js';
  * authenticated (failed sign-ins, 401s, health probes).
  */
 export const OPERATOR_TENANT = 'default';
+
+/** This server's version (what `/loki/api/v1/status/buildinfo` reports beside the Loki API version). */
+export const SERVER_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export interface RunningServer {
   config: ServerConfig;
@@ -154,8 +158,10 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const pipeline = await Pipeline.build(config.pipeline, { dataDir, logger, metrics, services });
   await pipeline.start();
 
-  registerLokiRoutes(http, { maxEntriesLimit: config.limits.max_entries_limit, maxQueryRangeHours: config.limits.max_query_range_hours });
-  registerTraceRoutes(http);
+  const queryLimits = { maxEntriesLimit: config.limits.max_entries_limit, maxQueryRangeHours: config.limits.max_query_range_hours, maxQuerySeries: config.limits.max_query_series };
+  registerLokiRoutes(http, { ...queryLimits, version: SERVER_VERSION });
+  registerTailRoute(http, { maxEntriesLimit: config.limits.max_entries_limit, maxTailsPerIdentity: config.limits.max_concurrent_tail_requests, audit, logger: logger.child({ component: 'tail' }) });
+  registerTraceRoutes(http, { maxEntriesLimit: config.limits.max_entries_limit });
   registerAuditRoutes(http);
 
   const retentionLogger = logger.child({ component: 'retention' });

@@ -16,6 +16,7 @@ export const ERRORS = {
   conflict: { status: 409, retryable: false, summary: 'The object is not in a state that allows this (an approval already decided or expired, a purge overlapping a legal hold); the message says which.' },
   limit_exceeded: { status: 400, retryable: false, summary: 'The query exceeds a limit (range, entries, rows scanned); the message says which and how to narrow it.' },
   query_timeout: { status: 504, retryable: true, summary: 'The query ran longer than `limits.query_timeout_ms`.' },
+  cancelled: { status: 499, retryable: false, summary: "The client closed the request before the answer (Loki's 499); the query was stopped in the store too." },
   overloaded: { status: 429, retryable: true, summary: 'Ingest queues are full; retry after the Retry-After interval.' },
   rate_limited: { status: 429, retryable: true, summary: "The identity or tenant is over its request rate or quota (`limits.rate`); retry after the Retry-After interval." },
   unavailable: { status: 503, retryable: true, summary: 'The store or pipeline is not available (starting or shutting down, or a ClickHouse shard is down: the message names it).' },
