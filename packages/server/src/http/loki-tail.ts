@@ -336,12 +336,12 @@ class TailSession {
       const chunk = entries.slice(i, i + MAX_ENTRIES_PER_MESSAGE);
       if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
         this.droppedTotal += chunk.length;
-        for (const e of chunk) if (this.dropped.length < MAX_DROPPED_REPORTED) this.dropped.push({ labels: sortedLabels({ ...e.metadata, ...e.labels }), timestamp: e.ts.toString() });
+        for (const e of chunk) if (this.dropped.length < MAX_DROPPED_REPORTED) this.dropped.push({ labels: sortedLabels({ ...e.labels, ...e.metadata }), timestamp: e.ts.toString() });
         continue;
       }
       const streams = new Map<string, { stream: Record<string, string>; values: [string, string][] }>();
       for (const e of chunk) {
-        const labels = { ...e.metadata, ...e.labels };
+        const labels = { ...e.labels, ...e.metadata };
         const key = labelsKey(labels);
         let s = streams.get(key);
         if (!s) {
@@ -360,7 +360,7 @@ class TailSession {
 }
 
 function entryKey(e: LogEntry): string {
-  return `${e.ts}\u0000${labelsKey({ ...e.metadata, ...e.labels })}\u0000${e.line}`;
+  return `${e.ts}\u0000${labelsKey({ ...e.labels, ...e.metadata })}\u0000${e.line}`;
 }
 
 /** A WebSocket close reason is at most 123 bytes. */

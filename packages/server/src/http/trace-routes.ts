@@ -62,7 +62,7 @@ export function registerTraceRoutes(app: FastifyInstance, opts: TraceRouteOption
       const collector = new StreamCollector();
       for (const row of r.rows) {
         const e = entryOf(row);
-        collector.add(e.ts, e.line, { ...e.metadata, ...e.labels });
+        collector.add(e.ts, e.line, { ...e.labels, ...e.metadata });
       }
       logCount = collector.entries;
       note.query.rows += logCount;

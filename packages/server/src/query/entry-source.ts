@@ -134,7 +134,8 @@ export class ReaderEntrySource implements EntrySource {
 
 export function entryOf(row: LogRow): LogEntry {
   const labels: Record<string, string> = {};
-  for (let i = 0; i < row.labels_keys.length; i++) labels[row.labels_keys[i]!] = row.labels_values[i] ?? '';
+  // Loki holds no empty-valued labels.
+  for (let i = 0; i < row.labels_keys.length; i++) if ((row.labels_values[i] ?? '') !== '') labels[row.labels_keys[i]!] = row.labels_values[i]!;
   const metadata = metadataOf(row);
   return { ts: BigInt(row.timestamp_ns), line: row.body, labels, ...(Object.keys(metadata).length > 0 ? { metadata } : {}) };
 }

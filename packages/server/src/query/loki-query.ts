@@ -160,7 +160,7 @@ async function runLogQuery(reader: TenantReader, q: LogQuery, spec: QuerySpec, s
     );
     for (const row of r.rows) {
       const e = entryOf(row);
-      collector.add(e.ts, e.line, { ...e.metadata, ...e.labels });
+      collector.add(e.ts, e.line, { ...e.labels, ...e.metadata });
     }
     return { data: { resultType: 'streams', result: collector.streams() }, stats: { rowsRead: r.rowsRead, bytesRead: r.bytesRead, returned: collector.entries, postFilterLines: collector.entries } };
   }
@@ -174,7 +174,7 @@ async function runLogQuery(reader: TenantReader, q: LogQuery, spec: QuerySpec, s
         const due = spec.direction === 'forward' ? e.ts >= last + spec.intervalNs : e.ts <= last - spec.intervalNs;
         if (!due) continue;
       }
-      collector.add(e.ts, e.line, { ...e.metadata, ...e.labels });
+      collector.add(e.ts, e.line, { ...e.labels, ...e.metadata });
       last = e.ts;
     }
     if (collector.entries >= spec.limit) break;

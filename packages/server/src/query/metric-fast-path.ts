@@ -219,14 +219,13 @@ function seriesLabels(row: MetricBucketRow, plan: FastPlan): Record<string, stri
     });
     return labels;
   }
-  // Structured metadata first, stream labels over it: a stream label is never shadowed.
-  Object.assign(labels, metadataOf({ attr_keys: row.attr_keys ?? [], attr_values: row.attr_values ?? [], trace_id: row.trace_id ?? '', span_id: row.span_id ?? '' }));
+  // Stream labels, then structured metadata over them (metadata wins a shared name, as in Loki's label builder).
   const keys = row.stream_keys ?? [];
   keys.forEach((k, i) => {
     const v = row.stream_values?.[i] ?? '';
     if (v !== '') labels[k] = v;
-    else delete labels[k];
   });
+  Object.assign(labels, metadataOf({ attr_keys: row.attr_keys ?? [], attr_values: row.attr_values ?? [], trace_id: row.trace_id ?? '', span_id: row.span_id ?? '' }));
   if (plan.sum?.without) for (const l of plan.sum.labels) delete labels[l];
   return labels;
 }
