@@ -217,10 +217,14 @@ async function tailCommand(client: Client, logql: string, opts: QueryOptions, ou
       if (err) reject(err);
       else resolve(printed);
     };
-    ws.on('unexpected-response', (_req, res) => {
+    ws.on('unexpected-response', (req, res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => done(new CliError(`${res.statusCode ?? ''} ${res.statusMessage ?? ''}: ${body.trim()}`)));
+      res.on('end', () => {
+        req.destroy();
+        res.socket?.destroy();
+        done(new CliError(`${res.statusCode ?? ''} ${res.statusMessage ?? ''}: ${body.trim()}`));
+      });
     });
     ws.on('error', (err) => done(new CliError(`cannot tail at ${client.baseUrl}: ${err.message}`)));
     ws.on('message', (data: Buffer) => {

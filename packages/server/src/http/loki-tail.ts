@@ -91,6 +91,11 @@ export function registerTailRoute(app: FastifyInstance, opts: TailOptions): void
   // In a scope of its own: the WebSocket plugin's hooks then touch this route only.
   void app.register(async (scope) => {
     await scope.register(websocket, { options: { maxPayload: 64 * 1024 } });
+    // An upgrade refused with an HTTP answer (401 before the plugin's own hooks ran, 400, 429) leaves a
+    // socket no HTTP parser owns any more: close it, rather than let it idle until the client goes.
+    scope.addHook('onResponse', async (req) => {
+      if (String(req.headers.upgrade ?? '').toLowerCase() === 'websocket') req.raw.socket?.destroy();
+    });
     // The plugin closes every socket first (preClose); each session then ends and writes its audit record.
     scope.addHook('onClose', async () => {
       await Promise.allSettled([...running]);
@@ -299,11 +304,17 @@ class TailSession {
     }
     newest.reverse();
     this.deliver(newest);
-    // Entries of the last `grace` before the history was cut are "seen" even when the limit left them out,
-    // so the first poll sends only what is new.
-    const seedFrom = upTo - this.opts.graceNs > this.req.startNs ? upTo - this.opts.graceNs : this.req.startNs;
-    for await (const page of this.source().entries({ selector: this.req.query.selector, lineFilters: this.req.lineFilters, startNs: seedFrom, endNs: upTo + 1n, direction: 'forward', signal: this.abort.signal })) {
-      for (const e of page) this.seen.set(entryKey(e), e.ts);
+    // When the limit cut the history, entries older than its oldest (within the grace window the first
+    // poll reads again) were left out on purpose: mark them seen so the first poll sends only what is new.
+    // Entries not older than that are sent if unseen: they arrived while the history was read.
+    if (newest.length >= this.req.limit) {
+      const oldest = newest[0]!.ts;
+      const seedFrom = upTo - this.opts.graceNs > this.req.startNs ? upTo - this.opts.graceNs : this.req.startNs;
+      if (oldest > seedFrom) {
+        for await (const page of this.source().entries({ selector: this.req.query.selector, lineFilters: this.req.lineFilters, startNs: seedFrom, endNs: oldest, direction: 'forward', signal: this.abort.signal })) {
+          for (const e of page) this.seen.set(entryKey(e), e.ts);
+        }
+      }
     }
     this.cursor = upTo;
   }

@@ -32,7 +32,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
-import { StoreError, type QueryOptions, type QueryResult, type SqlBackend } from '../backend.js';
+import { StoreError, scanLimitError, type QueryOptions, type QueryResult, type SqlBackend } from '../backend.js';
 import { capabilitiesFor, type Capabilities } from '../schema/capabilities.js';
 import { SqlBindError, bindParams } from './sql-literals.js';
 
@@ -323,9 +323,7 @@ export class ClickHouseBackend implements SqlBackend {
     }
     if (code === TIMEOUT_CODE) return new StoreError(`ClickHouse ${op} timed out (${firstLine(message)}); narrow the time range or add filters`, 'timeout', { cause: err });
     if (code === CANCELLED_CODE) return new StoreError('query cancelled', 'cancelled', { cause: err });
-    if (code !== undefined && LIMIT_CODES.has(code)) {
-      return new StoreError(`query scanned too much data (${firstLine(message)}); narrow the time range or the selector`, 'limit', { cause: err });
-    }
+    if (code !== undefined && LIMIT_CODES.has(code)) return scanLimitError(message, err);
     return new StoreError(`ClickHouse ${op} failed at ${endpoint.address}: ${firstLine(message)}`, 'query', { cause: err });
   }
 

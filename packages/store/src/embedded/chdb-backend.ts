@@ -25,7 +25,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Session } from 'chdb';
-import { StoreError, type QueryOptions, type QueryResult, type SqlBackend } from '../backend.js';
+import { StoreError, scanLimitError, type QueryOptions, type QueryResult, type SqlBackend } from '../backend.js';
 
 export interface ChdbBackendOptions {
   dataDir: string;
@@ -152,9 +152,7 @@ function toStoreError(err: unknown): StoreError {
   if (e.name === 'ChdbTimeoutError') return new StoreError('query timed out; narrow the time range or add filters', 'timeout', { cause: err });
   if (e.code === 'CHDB_ABORT' || e.name === 'ChdbAbortError') return new StoreError('query cancelled', 'cancelled', { cause: err });
   const message = String(e.message ?? err);
-  if (/TOO_MANY_ROWS|TOO_MANY_BYTES|Limit for (rows|bytes)/i.test(message)) {
-    return new StoreError(`the query would scan more than the server allows (limits.max_rows_to_read / max_bytes_to_read); narrow the time range or the stream selector`, 'limit', { cause: err });
-  }
+  if (/TOO_MANY_ROWS|TOO_MANY_BYTES|Limit for (rows|bytes|\(uncompressed\) bytes)/i.test(message)) return scanLimitError(message, err);
   if (/TIMEOUT_EXCEEDED|Timeout exceeded/i.test(message)) {
     return new StoreError('the query ran longer than limits.query_timeout_ms; narrow the time range or add filters', 'timeout', { cause: err });
   }

@@ -40,7 +40,7 @@ test('series, labels, stats, volume and metric buckets on the real store, tenant
     const api = [{ name: 'service_name', op: '=' as const, value: 'api' }];
 
     const series = await store.series({ tenant: 't1', matchers: api, ...range, limit: 100 });
-    assert.deepEqual(series.rows.map((r) => r.labels_values.join(',')).sort(), ['dev,api', 'prod,api']);
+    assert.deepEqual(series.rows.map((r) => r.stream_values.join(',')).sort(), ['dev,api', 'prod,api']);
 
     assert.deepEqual(await store.labelNames({ tenant: 't1', matchers: [], ...range }), ['k8s_namespace_name', 'service_name']);
     assert.deepEqual(await store.labelValues({ tenant: 't1', matchers: [{ name: 'k8s_namespace_name', op: '=', value: 'dev' }], ...range, name: 'service_name' }), ['api']);

@@ -22,7 +22,8 @@
  * attributes under label-safe names (`http.request.method` ->
  * `http_request_method`), plus `trace_id` and `span_id` when the record has
  * them. The same rule is written in SQL (`labelOrMetadataSql`) for grouping
- * in the database, so both paths agree.
+ * in the database, so both paths agree. Where a metadata name equals a
+ * stream label's, the metadata value wins (Loki's label builder).
  */
 import { SqlParams, labelExpr, whereClause, type CompiledSql, type LineFilterSpec, type LogTable, type Matcher } from './log-select.js';
 
@@ -63,19 +64,16 @@ export function metadataOf(row: { attr_keys: readonly string[]; attr_values: rea
 
 /**
  * The SQL value of a label as a LogQL pipeline sees it before any parser
- * runs: the stream label when the stream has it, else the structured
- * metadata of that name, else ''. Mirrors `metadataOf`.
+ * runs: the structured metadata of that name when the record has it (in
+ * Loki's label builder metadata beats a stream label of the same name),
+ * else the stream label, else ''. Mirrors `metadataOf`.
  */
 export function labelOrMetadataSql(name: string, p: SqlParams): string {
-  if (name === 'service_name') return 'service_name';
   const n = p.add('String', name);
-  const meta =
-    name === 'trace_id'
-      ? `if(trace_id != '', trace_id, ${attrByLabelName(n)})`
-      : name === 'span_id'
-        ? `if(span_id != '', span_id, ${attrByLabelName(n)})`
-        : attrByLabelName(n);
-  return `if(has(labels_keys, ${n}), toString(labels_values[indexOf(labels_keys, ${n})]), ${meta})`;
+  const attr = attrByLabelName(n);
+  const meta = name === 'trace_id' ? `if(trace_id != '', trace_id, ${attr})` : name === 'span_id' ? `if(span_id != '', span_id, ${attr})` : attr;
+  const stream = name === 'service_name' ? 'toString(service_name)' : `toString(labels_values[indexOf(labels_keys, ${n})])`;
+  return `if(${meta} != '', ${meta}, ${stream})`;
 }
 
 function attrByLabelName(n: string): string {
@@ -83,14 +81,14 @@ function attrByLabelName(n: string): string {
 }
 
 export interface SeriesRow {
-  labels_keys: string[];
-  labels_values: string[];
+  stream_keys: string[];
+  stream_values: string[];
 }
 
 /** The distinct label sets of the matching streams (`/series`). */
 export function compileSeries(q: StreamScan & { limit: number }, database: string): CompiledSql {
   const p = new SqlParams();
-  const sql = `SELECT any(labels_keys) AS labels_keys, any(labels_values) AS labels_values
+  const sql = `SELECT any(labels_keys) AS stream_keys, any(labels_values) AS stream_values
 ${from(q, database, p)}
 GROUP BY stream_id
 LIMIT ${p.add('UInt32', q.limit)}`;
@@ -147,8 +145,8 @@ export type VolumeGrouping = { kind: 'series'; labels: string[] } | { kind: 'all
 export interface VolumeRow {
   /** Group values, in the order of the grouping's labels (series) or the label name (label-names). */
   k: string[] | string;
-  labels_keys?: string[];
-  labels_values?: string[];
+  stream_keys?: string[];
+  stream_values?: string[];
   b: string;
   bytes: string;
 }
@@ -165,7 +163,7 @@ export function compileVolume(q: StreamScan & { grouping: VolumeGrouping; bucket
       group = 'k';
       break;
     case 'all-labels':
-      select = 'toString(stream_id) AS k, any(labels_keys) AS labels_keys, any(labels_values) AS labels_values';
+      select = 'toString(stream_id) AS k, any(labels_keys) AS stream_keys, any(labels_values) AS stream_values';
       group = 'stream_id';
       break;
     case 'label-names':
@@ -196,8 +194,8 @@ export interface MetricBucketScan extends StreamScan {
 export interface MetricBucketRow {
   /** Group values (labels grouping). */
   k?: string[];
-  labels_keys?: string[];
-  labels_values?: string[];
+  stream_keys?: string[];
+  stream_values?: string[];
   attr_keys?: string[];
   attr_values?: string[];
   trace_id?: string;
@@ -224,7 +222,7 @@ export function compileMetricBuckets(q: MetricBucketScan, database: string): Com
     select = `[${q.grouping.labels.map((l) => labelOrMetadataSql(l, p)).join(', ')}] AS k`;
     group = 'k';
   } else {
-    select = 'any(labels_keys) AS labels_keys, any(labels_values) AS labels_values, attr_keys, attr_values, trace_id, span_id';
+    select = 'any(labels_keys) AS stream_keys, any(labels_values) AS stream_values, attr_keys, attr_values, trace_id, span_id';
     group = 'stream_id, attr_keys, attr_values, trace_id, span_id';
   }
   const where = from(q, database, p);
