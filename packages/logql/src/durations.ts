@@ -171,3 +171,8 @@ export function formatDuration(ms: number): string {
   }
   return out;
 }
+
+/** The exact nanosecond count of a duration literal's millisecond value (as produced by `parseDuration`), sign included. */
+export function durationMsToNs(ms: number): bigint {
+  return ms < 0 ? -msToNs(-ms) : msToNs(ms);
+}

@@ -1,10 +1,12 @@
 /**
  * @meshlog/logql: LogQL (Grafana Loki v3) as a pure module shared by the
- * server, the CLI and the web UI: lexer, parser, AST, printer, validator and
- * walker. No Node built-ins and no dependencies, so it runs in a browser.
+ * server, the CLI and the web UI: lexer, parser, AST, printer, validator,
+ * walker and evaluator. No Node built-ins and no dependencies, so it runs in
+ * a browser.
  *
  * Typical use: `const expr = parse(text); const problems = validate(expr);`
- * then compile `expr`; `print(expr)` gives canonical text back.
+ * then compile `expr`, or `evaluate(expr, params, source)` over entries the
+ * host streams; `print(expr)` gives canonical text back.
  */
 export * from './ast.js';
 export { ParseError, ValidationError, ValidationCode } from './errors.js';
@@ -20,3 +22,4 @@ export { tokenize, PositionMap } from './lexer.js';
 export type { Token, TokenType } from './lexer.js';
 export { compileRe2, translateRe2, matchesEmpty } from './regex.js';
 export { ipPatternError } from './ip.js';
+export * from './eval/index.js';

@@ -3,11 +3,12 @@
  * `from-to` of one family, or a CIDR prefix `addr/bits` (host bits may be
  * set, as Loki accepts `192.168.4.5/16`).
  *
- * Invariant: these are checks only (no matching); IPv4 octets are strict
+ * Invariant: these are checks only (matching lives in eval/ip-match.ts,
+ * which reuses the two address parsers); IPv4 octets are strict
  * decimal without leading zeros, as Go's net/netip parses them.
  */
 
-function parseIpv4(s: string): number[] | undefined {
+export function parseIpv4(s: string): number[] | undefined {
   const parts = s.split('.');
   if (parts.length !== 4) return undefined;
   const out: number[] = [];
@@ -21,7 +22,7 @@ function parseIpv4(s: string): number[] | undefined {
 }
 
 /** 16 bytes of an IPv6 address, or undefined. Accepts `::`, an embedded IPv4 tail and a `%zone`. */
-function parseIpv6(input: string): number[] | undefined {
+export function parseIpv6(input: string): number[] | undefined {
   const zone = input.indexOf('%');
   const s = zone >= 0 ? input.slice(0, zone) : input;
   if (zone >= 0 && zone === input.length - 1) return undefined;

@@ -7,9 +7,10 @@
  *
  * Invariants: `compileRe2` either returns a RegExp or throws an Error whose
  * message says what is wrong; it never hangs (translation is one linear pass
- * and compiling does not run the pattern). The translation is for checking
- * syntax and empty-match behaviour, not a full RE2 emulation: flag groups in
- * the middle of a pattern are dropped rather than scoped.
+ * and compiling does not run the pattern). The evaluator matches with the
+ * result, so `.` and `\s` are translated to RE2's exact sets; flag groups in
+ * the middle of a pattern are still dropped rather than scoped (a known
+ * difference: `a(?i:b)` matches case-sensitively).
  */
 
 export interface Re2Translation {
@@ -117,6 +118,11 @@ class Translator {
         this.out += '\\' + ch;
         this.i++;
         return;
+      case '.':
+        // RE2's . excludes only \n; JavaScript's also excludes \r, U+2028 and U+2029.
+        this.out += this.flags.includes('s') ? '.' : '[^\\n]';
+        this.i++;
+        return;
       default: {
         const cp = re.codePointAt(this.i) ?? 0;
         const s = String.fromCodePoint(cp);
@@ -167,10 +173,13 @@ class Translator {
     if (next === undefined) this.fail('trailing backslash');
     this.i += 2;
     switch (next) {
+      case 's':
+        // RE2's \s is [\t\n\f\r ]; JavaScript's also takes \v and Unicode spaces.
+        return inClass ? '\\t\\n\\f\\r ' : '[\\t\\n\\f\\r ]';
+      case 'S':
+        return inClass ? '\\S' : '[^\\t\\n\\f\\r ]';
       case 'd':
       case 'D':
-      case 's':
-      case 'S':
       case 'w':
       case 'W':
       case 'f':
