@@ -257,3 +257,21 @@ test('| trace_id="..." filters on the trace id; /api/v1/traces/{id}?logs=true jo
   const other = await get(`/api/v1/traces/${TRACE}`, { logs: 'true' }, otherToken);
   assert.equal(other.status, 404, 'another tenant does not see the trace');
 });
+
+test('pipelines beyond the store run in the LogQL evaluator: parsers, label filters, formats, metric queries over them', async () => {
+  const re = '| regexp "(?P<method>\\\\w+) (?P<path>\\\\S+) (?P<status>\\\\d+)"';
+  const errors = await get('/loki/api/v1/query_range', { query: `{app="web"} ${re} | status >= 500 | line_format "{{.method}} {{.path}} failed"`, ...window });
+  assert.equal(errors.status, 200, errors.text);
+  const streams = (errors.json() as { data: { result: { stream: Record<string, string>; values: [string, string][] }[] } }).data.result;
+  assert.deepEqual(streams.map((s) => s.values.map((v) => v[1])), [['GET /b failed']]);
+  assert.equal(streams[0]!.stream['status'], '500', 'parsed labels are part of the stream');
+  const byMethod = await get('/loki/api/v1/query', { query: `sum by (method) (count_over_time({app="web"} ${re} [1h]))`, time: ns(T + 300n * S) });
+  assert.equal(byMethod.status, 200, byMethod.text);
+  assert.deepEqual((byMethod.json() as { data: { result: unknown } }).data.result, [
+    { metric: { method: 'GET' }, value: [sec(T + 300n * S), '2'] },
+    { metric: { method: 'POST' }, value: [sec(T + 300n * S), '1'] },
+  ]);
+  const bad = await get('/loki/api/v1/query_range', { query: '{app="web"} | line_format "{{.x"', ...window });
+  assert.equal(bad.status, 400);
+  assert.match(bad.type, /^text\/plain/);
+});

@@ -41,11 +41,10 @@ import { lokiRoute } from './loki-routes.js';
 import { isoOfNs, type AuditTrail } from '../audit/audit-trail.js';
 import { LokiParams, NS_PER_S, parseBounds, parseLimit, requireQuery } from '../query/loki-params.js';
 import { nowNs } from '../query/time-params.js';
-import { checkEntriesLimit, parseLogQL } from '../query/loki-query.js';
+import { apiErrorOf, checkEntriesLimit, parseLogQL, pushedTraceId } from '../query/loki-query.js';
 import { ReaderEntrySource, type LogEntry } from '../query/entry-source.js';
-import { traceIdFilterOf } from '../query/metric-fast-path.js';
 import { labelsKey, sortedLabels } from '../query/results.js';
-import type { LineFilter } from '@meshlog/logql';
+import { compilePipeline, type LineFilter, type PipelineOutput } from '@meshlog/logql';
 
 export interface TailOptions {
   maxEntriesLimit: number;
@@ -68,7 +67,10 @@ const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 interface TailRequest {
   text: string;
   query: LogQuery;
+  /** Head line filters, run in ClickHouse. */
   lineFilters: LineFilter[];
+  /** The query's whole pipeline, run on every entry read. */
+  pipeline: (entry: LogEntry) => PipelineOutput | null;
   traceId?: string;
   limit: number;
   delayForNs: bigint;
@@ -167,23 +169,22 @@ function parseTail(req: FastifyRequest, maxEntriesLimit: number): TailRequest {
   if (delayFor > MAX_DELAY_FOR_SECONDS) throw new ApiError('bad_request', `delay_for can't be greater than ${MAX_DELAY_FOR_SECONDS}`);
   // Loki's bounds: start, else now - since (default 1h).
   const { startNs } = parseBounds(p);
+  // Head line filters and the trace id run in ClickHouse; the whole pipeline then runs on each entry.
   const lineFilters: LineFilter[] = [];
-  let traceId: string | undefined;
   for (const stage of expr.pipeline) {
-    if (stage.kind === 'LineFilter' && !stage.ip && !stage.or.some((t) => t.ip)) {
-      lineFilters.push(stage);
-      continue;
-    }
-    const id = stage.kind === 'LabelFilter' ? traceIdFilterOf(stage) : undefined;
-    if (id !== undefined && (traceId === undefined || traceId === id)) {
-      traceId = id;
-      continue;
-    }
-    throw new ApiError('unsupported', 'tail supports stream selectors with line filters and | trace_id="..." on this server for now');
+    if (stage.kind !== 'LineFilter') break;
+    if (!stage.ip && !stage.or.some((t) => t.ip)) lineFilters.push(stage);
+  }
+  const traceId = pushedTraceId(expr);
+  let pipeline: (entry: LogEntry) => PipelineOutput | null;
+  try {
+    pipeline = compilePipeline(expr.pipeline);
+  } catch (err) {
+    throw apiErrorOf(err);
   }
   const note = auditNote(req);
   note.query = { text, start: isoOfNs(startNs), end: isoOfNs(nowNs()), rows: 0, bytes: 0 };
-  return { text, query: expr, lineFilters, ...(traceId !== undefined ? { traceId } : {}), limit, delayForNs: BigInt(delayFor) * NS_PER_S, startNs };
+  return { text, query: expr, lineFilters, pipeline, ...(traceId !== undefined ? { traceId } : {}), limit, delayForNs: BigInt(delayFor) * NS_PER_S, startNs };
 }
 
 interface SessionResult {
@@ -298,7 +299,10 @@ class TailSession {
     for await (const page of this.source().entries({ selector: this.req.query.selector, lineFilters: this.req.lineFilters, startNs: this.req.startNs, endNs: upTo + 1n, direction: 'backward', limit: this.req.limit, signal: this.abort.signal })) {
       for (const e of page) {
         if (newest.length >= this.req.limit) break;
-        newest.push(e);
+        // Keys of what was read (not of what the pipeline made of it): polls compare what they read.
+        this.seen.set(entryKey(e), e.ts);
+        const out = this.req.pipeline(e);
+        if (out) newest.push({ ts: e.ts, line: out.line, labels: out.labels });
       }
       if (newest.length >= this.req.limit) break;
     }
@@ -307,7 +311,7 @@ class TailSession {
     // When the limit cut the history, entries older than its oldest (within the grace window the first
     // poll reads again) were left out on purpose: mark them seen so the first poll sends only what is new.
     // Entries not older than that are sent if unseen: they arrived while the history was read.
-    if (newest.length >= this.req.limit) {
+    if (newest.length >= this.req.limit && newest.length > 0) {
       const oldest = newest[0]!.ts;
       const seedFrom = upTo - this.opts.graceNs > this.req.startNs ? upTo - this.opts.graceNs : this.req.startNs;
       if (oldest > seedFrom) {
@@ -329,7 +333,8 @@ class TailSession {
         const key = entryKey(e);
         if (this.seen.has(key)) continue;
         this.seen.set(key, e.ts);
-        fresh.push(e);
+        const out = this.req.pipeline(e);
+        if (out) fresh.push({ ts: e.ts, line: out.line, labels: out.labels });
       }
       // Deliver as we go: a burst is sent in pieces, never held whole.
       if (fresh.length >= MAX_ENTRIES_PER_MESSAGE * 10) this.deliver(fresh.splice(0));
@@ -342,7 +347,6 @@ class TailSession {
 
   /** Sends entries in messages of at most 100; drops (and reports) what a slow client cannot take. */
   private deliver(entries: LogEntry[]): void {
-    for (const e of entries) this.seen.set(entryKey(e), e.ts);
     for (let i = 0; i < entries.length && !this.closed; i += MAX_ENTRIES_PER_MESSAGE) {
       const chunk = entries.slice(i, i + MAX_ENTRIES_PER_MESSAGE);
       if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES) {

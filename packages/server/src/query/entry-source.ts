@@ -14,32 +14,11 @@
  * For masked readers, line filters run again on the masked line: a filter
  * must not find a line by text the reader is not allowed to see.
  */
-import { compileRe2, type LineFilter, type StreamSelector } from '@meshlog/logql';
+import { compileRe2, type EntryRequest, type EntrySource, type LineFilter, type LogEntry, type StreamSelector } from '@meshlog/logql';
 import { metadataOf, type LineFilterSpec, type LogRow, type TenantReader } from '@meshlog/store';
 import { ApiError } from '../http/errors.js';
 
-/** One log line as the evaluator sees it: stream labels apart from structured metadata. */
-export interface LogEntry {
-  ts: bigint;
-  line: string;
-  labels: Record<string, string>;
-  metadata?: Record<string, string>;
-}
-
-export interface EntryRequest {
-  selector: StreamSelector;
-  lineFilters: LineFilter[];
-  startNs: bigint;
-  endNs: bigint;
-  direction: 'forward' | 'backward';
-  /** A hint: the caller needs at most this many entries (it may stop reading earlier anyway). */
-  limit?: number;
-  signal?: AbortSignal;
-}
-
-export interface EntrySource {
-  entries(req: EntryRequest): AsyncIterable<LogEntry[]>;
-}
+export type { EntryRequest, EntrySource, LogEntry };
 
 /** What a source read from the store, for the query's stats and audit record. */
 export interface ReadStats {
@@ -55,6 +34,8 @@ export interface ReaderEntrySourceOptions {
   maxTies?: number;
   /** Pushed down with every page (`| trace_id="..."`). */
   traceId?: string;
+  /** Per selector (the query's own AST node): the trace id its pipeline filters on, pushed down to SQL. */
+  traceIds?: ReadonlyMap<StreamSelector, string>;
 }
 
 export class ReaderEntrySource implements EntrySource {
@@ -68,6 +49,11 @@ export class ReaderEntrySource implements EntrySource {
   ) {
     this.pageSize = opts.pageSize ?? 2000;
     this.maxTies = opts.maxTies ?? 100_000;
+  }
+
+  /** Every line filter but `ip()` runs in ClickHouse (and again on masked lines, for masked readers). */
+  appliesLineFilter(filter: LineFilter): boolean {
+    return !filter.ip && !filter.or.some((t) => t.ip);
   }
 
   async *entries(req: EntryRequest): AsyncIterable<LogEntry[]> {
@@ -104,6 +90,7 @@ export class ReaderEntrySource implements EntrySource {
   }
 
   private async page(req: EntryRequest, lineFilters: LineFilterSpec[], lo: bigint, hi: bigint, limit: number): Promise<LogRow[]> {
+    const traceId = this.opts.traceIds?.get(req.selector) ?? this.opts.traceId;
     const r = await this.reader.selectLogs(
       {
         matchers: req.selector.matchers,
@@ -112,7 +99,7 @@ export class ReaderEntrySource implements EntrySource {
         endNs: hi,
         limit,
         direction: req.direction,
-        ...(this.opts.traceId !== undefined ? { traceId: this.opts.traceId } : {}),
+        ...(traceId !== undefined ? { traceId } : {}),
       },
       req.signal,
     );

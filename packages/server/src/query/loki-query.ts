@@ -2,13 +2,14 @@
  * Runs a LogQL query for `/query` and `/query_range` with Loki's semantics
  * and guardrails, through the request's tenant-bound reader:
  *
- * - log queries: the selector, line filters and `| trace_id="..."` run in
- *   ClickHouse. With nothing else in the pipeline the limit is pushed down
- *   too (one SELECT); with `interval`, or line filters for a masked reader,
- *   entries are read page by page (keyset on the timestamp) until the limit;
- *   anything else goes to the LogQL evaluator.
- * - metric queries: the fast path (metric-fast-path.ts) when the query has
- *   its shape, else the evaluator.
+ * - log queries: the selector, head line filters and `| trace_id="..."`
+ *   always run in ClickHouse. With nothing else in the pipeline the limit
+ *   is pushed down too (one SELECT); otherwise the LogQL evaluator
+ *   (@meshlog/logql) runs the pipeline over entries read page by page
+ *   (entry-source.ts, keyset on the timestamp, so memory stays bounded).
+ * - metric queries: the fast path (metric-fast-path.ts: one GROUP BY per
+ *   query in ClickHouse) when the query has its shape and the reader sees
+ *   unmasked data, else the evaluator over paged entries.
  *
  * Guardrails, each naming its limit and how to narrow the query: the time
  * range (`limits.max_query_range_hours`), entries (`max_entries_limit`),
@@ -17,7 +18,7 @@
  * the client going away (the abort signal reaches the store, which stops
  * the query in ClickHouse).
  */
-import { ParseError, parse, validate, walk, type Expr, type LineFilter, type LogQuery } from '@meshlog/logql';
+import { EvaluationError, ParseError, evaluate, logQueriesOf, parse, validate, walk, type Expr, type LineFilter, type LogQuery, type QueryResult, type StreamSelector } from '@meshlog/logql';
 import type { TenantReader } from '@meshlog/store';
 import { ApiError } from '../http/errors.js';
 import { ReaderEntrySource, entryOf, lineFilterSpecs } from './entry-source.js';
@@ -97,7 +98,7 @@ export async function runQuery(reader: TenantReader, spec: QuerySpec, limits: Qu
   if (spec.expr.kind === 'LogQuery') {
     if (spec.instant) throw new ApiError('bad_query', 'log queries are not supported as an instant query type, please change your query to a range query type');
     checkEntriesLimit(spec.limit, limits.maxEntriesLimit);
-    ({ data, stats } = await runLogQuery(reader, spec.expr, spec, signal));
+    ({ data, stats } = await runLogQuery(reader, spec.expr, spec, limits, signal));
   } else {
     checkRanges(spec.expr, limits.maxQueryRangeHours);
     ({ data, stats } = await runMetricQuery(reader, spec, limits, signal));
@@ -118,71 +119,122 @@ function checkRanges(expr: Expr, maxHours: number): void {
   });
 }
 
-/** What the store can run of a log query's pipeline: line filters and one trace id; undefined when more stages follow. */
-function pushdownOfLogQuery(q: LogQuery): { lineFilters: LineFilter[]; traceId?: string } | undefined {
-  const lineFilters: LineFilter[] = [];
+/**
+ * The trace id a log query's pipeline filters on (`| trace_id="..."`)
+ * before any stage that could change labels: the store can then read only
+ * that trace's rows (the evaluator still runs the filter).
+ */
+export function pushedTraceId(q: LogQuery): string | undefined {
   let traceId: string | undefined;
   for (const stage of q.pipeline) {
-    if (stage.kind === 'LineFilter' && !stage.ip && !stage.or.some((t) => t.ip)) {
-      lineFilters.push(stage);
-      continue;
-    }
-    if (stage.kind === 'LabelFilter') {
-      const id = traceIdFilterOf(stage);
-      if (id !== undefined && (traceId === undefined || id === traceId)) {
-        traceId = id;
-        continue;
-      }
-    }
-    return undefined;
+    if (stage.kind === 'LineFilter') continue;
+    if (stage.kind !== 'LabelFilter') break;
+    const id = traceIdFilterOf(stage);
+    if (id === undefined) continue;
+    // Two different ids select nothing; leave that to the evaluator.
+    if (traceId !== undefined && traceId !== id) return undefined;
+    traceId = id;
   }
-  return { lineFilters, ...(traceId !== undefined ? { traceId } : {}) };
+  return traceId;
 }
 
-async function runLogQuery(reader: TenantReader, q: LogQuery, spec: QuerySpec, signal?: AbortSignal): Promise<{ data: QueryData; stats: Omit<QueryStats, 'execMs'> }> {
-  const pushed = pushdownOfLogQuery(q);
-  if (!pushed) throw notYet('this log query pipeline (parsers, formatting and label filters other than trace_id) is not supported by this server yet; use line filters');
-  const collector = new StreamCollector();
-  const masked = reader.scope.mask !== undefined && pushed.lineFilters.length > 0;
-  if (spec.intervalNs === 0n && !masked) {
-    // One SELECT: selector, filters, range and limit all in ClickHouse.
+/** Per selector of the query, the trace id its pipeline pushes down. */
+export function traceIdsOf(expr: Expr): Map<StreamSelector, string> {
+  const out = new Map<StreamSelector, string>();
+  for (const q of logQueriesOf(expr)) {
+    const id = pushedTraceId(q);
+    if (id !== undefined) out.set(q.selector, id);
+  }
+  return out;
+}
+
+/** Only line filters (no `ip()`) and `| trace_id="..."`: the store runs the whole pipeline. */
+function storeOnly(q: LogQuery): boolean {
+  return q.pipeline.every((s) => (s.kind === 'LineFilter' && !s.ip && !s.or.some((t) => t.ip)) || (s.kind === 'LabelFilter' && traceIdFilterOf(s) !== undefined)) && (q.pipeline.every((s) => s.kind !== 'LabelFilter') || pushedTraceId(q) !== undefined);
+}
+
+/** The evaluator's errors as API errors: Loki's status and message, plus the setting behind a limit. */
+export function apiErrorOf(err: unknown): unknown {
+  if (!(err instanceof EvaluationError)) return err;
+  switch (err.code) {
+    case 'series-limit':
+      return new ApiError('limit_exceeded', `${err.message} (limits.max_query_series)`);
+    case 'entries-limit':
+      return new ApiError('limit_exceeded', `${err.message} (limits.max_entries_limit)`);
+    case 'too-many-steps':
+      return new ApiError('limit_exceeded', err.message);
+    case 'aborted':
+      return new ApiError('cancelled', 'the request was cancelled by the client');
+    case 'source-contract':
+      return err;
+    default:
+      return new ApiError('bad_query', err.message);
+  }
+}
+
+async function evaluateWith(reader: TenantReader, spec: QuerySpec, limits: QueryLimits, signal?: AbortSignal): Promise<{ result: QueryResult; source: ReaderEntrySource }> {
+  const source = new ReaderEntrySource(reader, { traceIds: traceIdsOf(spec.expr) });
+  try {
+    const result = await evaluate(
+      spec.expr,
+      {
+        startNs: spec.startNs,
+        endNs: spec.endNs,
+        ...(spec.instant ? { instant: true } : { stepMs: Number(spec.stepNs) / 1e6 }),
+        ...(spec.intervalNs > 0n ? { intervalMs: Number(spec.intervalNs) / 1e6 } : {}),
+        limit: spec.limit,
+        direction: spec.direction,
+      },
+      source,
+      { maxSeries: limits.maxQuerySeries, maxEntries: limits.maxEntriesLimit, ...(signal ? { signal } : {}) },
+    );
+    return { result, source };
+  } catch (err) {
+    throw apiErrorOf(err);
+  }
+}
+
+function returnedOf(r: QueryResult): number {
+  switch (r.resultType) {
+    case 'streams':
+      return r.result.reduce((n, s) => n + s.values.length, 0);
+    case 'matrix':
+      return r.result.reduce((n, s) => n + s.values.length, 0);
+    case 'vector':
+      return r.result.length;
+    case 'scalar':
+      return 1;
+  }
+}
+
+async function runLogQuery(reader: TenantReader, q: LogQuery, spec: QuerySpec, limits: QueryLimits, signal?: AbortSignal): Promise<{ data: QueryData; stats: Omit<QueryStats, 'execMs'> }> {
+  // A masked reader's line filters must also hold on the masked line, which the entry source checks page by page.
+  const masked = reader.scope.mask !== undefined && q.pipeline.some((s) => s.kind === 'LineFilter');
+  if (storeOnly(q) && spec.intervalNs === 0n && !masked) {
+    // One SELECT: selector, filters, trace id, range and limit all in ClickHouse.
+    const traceId = pushedTraceId(q);
     const r = await reader.selectLogs(
       {
         matchers: q.selector.matchers,
-        lineFilters: lineFilterSpecs(pushed.lineFilters),
+        lineFilters: lineFilterSpecs(q.pipeline.filter((s): s is LineFilter => s.kind === 'LineFilter')),
         startNs: spec.startNs,
         endNs: spec.endNs,
         limit: spec.limit,
         direction: spec.direction,
-        ...(pushed.traceId !== undefined ? { traceId: pushed.traceId } : {}),
+        ...(traceId !== undefined ? { traceId } : {}),
       },
       signal,
     );
+    const collector = new StreamCollector();
     for (const row of r.rows) {
       const e = entryOf(row);
       collector.add(e.ts, e.line, { ...e.labels, ...e.metadata });
     }
     return { data: { resultType: 'streams', result: collector.streams() }, stats: { rowsRead: r.rowsRead, bytesRead: r.bytesRead, returned: collector.entries, postFilterLines: collector.entries } };
   }
-  // Page by page: `interval` keeps one entry per interval, and masked lines are filtered again.
-  const source = new ReaderEntrySource(reader, pushed.traceId !== undefined ? { traceId: pushed.traceId } : {});
-  let last: bigint | undefined;
-  outer: for await (const page of source.entries({ selector: q.selector, lineFilters: pushed.lineFilters, startNs: spec.startNs, endNs: spec.endNs, direction: spec.direction, limit: spec.limit, ...(signal ? { signal } : {}) })) {
-    for (const e of page) {
-      if (collector.entries >= spec.limit) break outer;
-      if (spec.intervalNs > 0n && last !== undefined) {
-        const due = spec.direction === 'forward' ? e.ts >= last + spec.intervalNs : e.ts <= last - spec.intervalNs;
-        if (!due) continue;
-      }
-      collector.add(e.ts, e.line, { ...e.labels, ...e.metadata });
-      last = e.ts;
-    }
-    if (collector.entries >= spec.limit) break;
-  }
-  return {
-    data: { resultType: 'streams', result: collector.streams() },
-    stats: { rowsRead: source.stats.rowsRead, bytesRead: source.stats.bytesRead, returned: collector.entries, postFilterLines: source.stats.entries },
-  };
+  const { result, source } = await evaluateWith(reader, spec, limits, signal);
+  const returned = returnedOf(result);
+  return { data: result as QueryData, stats: { rowsRead: source.stats.rowsRead, bytesRead: source.stats.bytesRead, returned, postFilterLines: returned } };
 }
 
 async function runMetricQuery(reader: TenantReader, spec: QuerySpec, limits: QueryLimits, signal?: AbortSignal): Promise<{ data: QueryData; stats: Omit<QueryStats, 'execMs'> }> {
@@ -196,13 +248,6 @@ async function runMetricQuery(reader: TenantReader, spec: QuerySpec, limits: Que
       return { data, stats: { rowsRead: r.rowsRead, bytesRead: r.bytesRead, returned, postFilterLines: r.entries } };
     }
   }
-  throw notYet(
-    reader.scope.mask
-      ? 'metric queries for readers without logs:read_personal need the LogQL evaluator, which this server does not have yet'
-      : 'this metric query is not supported by this server yet; supported: count_over_time, rate, bytes_over_time, bytes_rate of a selector with line filters, bare or under sum [by|without (...)]',
-  );
-}
-
-function notYet(message: string): ApiError {
-  return new ApiError('unsupported', message);
+  const { result, source } = await evaluateWith(reader, spec, limits, signal);
+  return { data: result as QueryData, stats: { rowsRead: source.stats.rowsRead, bytesRead: source.stats.bytesRead, returned: returnedOf(result), postFilterLines: source.stats.entries } };
 }

@@ -118,7 +118,9 @@ function gcd(a: bigint, b: bigint): bigint {
 }
 
 /** Runs a fast plan; undefined when its shape needs too many buckets (the caller falls back to the evaluator). */
-export async function runFastPath(reader: TenantReader, plan: FastPlan, at: EvalPoints, maxSeries: number, signal?: AbortSignal): Promise<FastResult | undefined> {
+export async function runFastPath(reader: TenantReader, plan: FastPlan, points: EvalPoints, maxSeries: number, signal?: AbortSignal): Promise<FastResult | undefined> {
+  // An instant query is the one point at its end (`time`).
+  const at = points.instant ? { ...points, startNs: points.endNs } : points;
   const r = plan.rangeNs;
   const step = at.instant ? r : at.stepNs;
   const K = at.instant ? 0n : (at.endNs - at.startNs) / step;
