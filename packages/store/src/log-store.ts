@@ -5,7 +5,7 @@
  * `reader(scope)`, which binds the tenant once, from the caller's identity.
  */
 import type { Batch, LogBatch, SpanBatch } from '@meshlog/core';
-import type { QueryResult, SqlBackend } from './backend.js';
+import { scanLimitError, type QueryResult, type SqlBackend } from './backend.js';
 import { capabilitiesFor, type Capabilities } from './schema/capabilities.js';
 import { migrate } from './schema/migrate.js';
 import { embeddedDeployment, type Deployment } from './schema/migrations.js';
@@ -181,7 +181,7 @@ export class LogStore {
   async selectLogs(q: LogSelect, signal?: AbortSignal): Promise<QueryResult<LogRow>> {
     await this.visible();
     const { sql, params } = compileLogSelect(q, this.database);
-    return this.backend.query<LogRow>(this.withLimits(sql), { params, timeoutMs: this.limits.timeoutMs, ...(signal ? { signal } : {}) });
+    return this.checkRead(await this.backend.query<LogRow>(this.withLimits(sql), { params, timeoutMs: this.limits.timeoutMs, ...(signal ? { signal } : {}) }));
   }
 
   async selectTrace(tenant: string, traceId: string, signal?: AbortSignal): Promise<SpanRow[]> {
@@ -225,7 +225,19 @@ FROM ${this.database}.spans WHERE tenant = {tenant:String} AND trace_id = {trace
 
   private async run<T>(c: CompiledSql, signal?: AbortSignal): Promise<QueryResult<T>> {
     await this.visible();
-    return this.backend.query<T>(this.withLimits(c.sql), { params: c.params, timeoutMs: this.limits.timeoutMs, ...(signal ? { signal } : {}) });
+    return this.checkRead(await this.backend.query<T>(this.withLimits(c.sql), { params: c.params, timeoutMs: this.limits.timeoutMs, ...(signal ? { signal } : {}) }));
+  }
+
+  /**
+   * The scan limits, checked again on what the query reports it read:
+   * ClickHouse does not enforce them on every plan (an ORDER BY ... LIMIT
+   * read in order is not checked against max_bytes_to_read), and an answer
+   * past a limit must not be served whichever way it was computed.
+   */
+  private checkRead<T>(r: QueryResult<T>): QueryResult<T> {
+    if (this.limits.maxBytesToRead > 0 && r.bytesRead > this.limits.maxBytesToRead) throw scanLimitError(`Limit for bytes to read exceeded: ${r.bytesRead} > ${this.limits.maxBytesToRead}`, undefined);
+    if (this.limits.maxRowsToRead > 0 && r.rowsRead > this.limits.maxRowsToRead) throw scanLimitError(`Limit for rows to read exceeded: ${r.rowsRead} > ${this.limits.maxRowsToRead}`, undefined);
+    return r;
   }
 
   async close(): Promise<void> {
