@@ -14,7 +14,7 @@ export const ERRORS = {
   payload_too_large: { status: 413, retryable: false, summary: 'The request body (after decompression) exceeds `server.max_request_bytes`.' },
   not_found: { status: 404, retryable: false, summary: 'No such endpoint or object.' },
   conflict: { status: 409, retryable: false, summary: 'The object is not in a state that allows this (an approval already decided or expired, a purge overlapping a legal hold); the message says which.' },
-  limit_exceeded: { status: 400, retryable: false, summary: 'The query exceeds a limit (range, entries, rows scanned); the message says which and how to narrow it.' },
+  limit_exceeded: { status: 400, retryable: false, summary: 'The query exceeds a limit (range, entries, series, rows or bytes scanned, concurrent tails); the message says which and how to narrow it.' },
   query_timeout: { status: 504, retryable: true, summary: 'The query ran longer than `limits.query_timeout_ms`.' },
   cancelled: { status: 499, retryable: false, summary: "The client closed the request before the answer (Loki's 499); the query was stopped in the store too." },
   overloaded: { status: 429, retryable: true, summary: 'Ingest queues are full; retry after the Retry-After interval.' },
