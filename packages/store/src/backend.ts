@@ -55,5 +55,6 @@ export class StoreError extends Error {
 export function scanLimitError(message: string, cause: unknown): StoreError {
   const bytes = /bytes/i.test(message) && !/Limit for rows \(|Limit for rows to read/i.test(message);
   const which = bytes ? 'limits.max_bytes_to_read (uncompressed bytes one query may scan)' : 'limits.max_rows_to_read (rows one query may scan)';
-  return new StoreError(`the query would read too many ${bytes ? 'bytes' : 'rows'}: it exceeds ${which}; narrow the time range or add label matchers to the stream selector`, 'limit', { cause });
+  const detail = message.split('\n')[0]!.replace(/^Code: \d+\. DB::Exception: /, '').slice(0, 200);
+  return new StoreError(`the query would read too many ${bytes ? 'bytes' : 'rows'}: it exceeds ${which} (${detail}); narrow the time range or add label matchers to the stream selector`, 'limit', { cause });
 }
