@@ -57,7 +57,13 @@ test('the v8 client accepts the server (product check, GET /) and its bulk helpe
     const got = linesOf(res.body);
     assert.equal(got.length, 300);
     assert.deepEqual([...got].sort(), docs.map((d) => d.message).sort());
-    assert.deepEqual(res.body.data.result[0]!.stream, { deployment_environment_name: 'prod', k8s_namespace_name: 'shop', k8s_pod_name: 'cart-es-7d9', service_name: 'cart-es' });
+    // The stream labels, and the documents' fields as structured metadata (part of a result's labels, as in Loki 3).
+    const stream = res.body.data.result[0]!.stream;
+    assert.deepEqual(
+      Object.fromEntries(['deployment_environment_name', 'k8s_namespace_name', 'k8s_pod_name', 'service_name'].map((k) => [k, stream[k]])),
+      { deployment_environment_name: 'prod', k8s_namespace_name: 'shop', k8s_pod_name: 'cart-es-7d9', service_name: 'cart-es' },
+    );
+    assert.equal(stream['http_request_method'], 'GET');
   } finally {
     await client.close();
   }
