@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'bench/results/**', 'packages/web/dist/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'bench/results/**', 'packages/ui/dist/**', 'packages/ui/build/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

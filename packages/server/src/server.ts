@@ -24,6 +24,7 @@ import { createHttpApp } from './http/app.js';
 import { FastifyIngestHost } from './http/ingest-host.js';
 import { registerLokiRoutes } from './http/loki-routes.js';
 import { registerTraceRoutes } from './http/trace-routes.js';
+import { registerUiRoutes } from './http/ui-routes.js';
 import { registerAuditRoutes } from './http/audit-routes.js';
 import { registerRetentionRoutes } from './http/retention-routes.js';
 import { RetentionMetrics } from './retention/retention-metrics.js';
@@ -230,6 +231,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
 
   registerLokiRoutes(http, { maxEntriesLimit: config.limits.max_entries_limit, maxQueryRangeHours: config.limits.max_query_range_hours });
   registerTraceRoutes(http);
+  registerUiRoutes(http);
   // Segregation of duties: actions a second admin approves (retention cuts, purges, grants, key rotation).
   const approvals = new ApprovalService(new ApprovalCatalog(store.backend, store.database), { logger: logger.child({ component: 'approvals' }) });
   registerIdentityRoutes(http, { tokens, users, sessions, passwordMinLength: auth.passwords.min_length, approvals });
