@@ -35,6 +35,11 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'path', 'os', 'crypto'] }] },
   },
   {
+    // The web UI talks to the server over its public HTTP APIs only; of the workspace it shares the pure query language.
+    files: ['packages/ui/src/**/*.ts', 'packages/ui/src/**/*.tsx'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['@meshlog/server', '@meshlog/store', '@meshlog/core', '@meshlog/components', '@meshlog/agent', 'node:*'] }] },
+  },
+  {
     // The agent installs light: it must never reach the store (chDB) or the server.
     files: ['packages/agent/src/**/*.ts', 'packages/components/src/**/*.ts', 'packages/core/src/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['@meshlog/store', '@meshlog/server', 'chdb'] }] },

@@ -20,28 +20,25 @@ function edgeQuery(e: EdgeStats): string {
   return `{service_name="${e.from}", k8s_container_name="istio-proxy"} |= "||${e.to}."`;
 }
 
-/** Columns by call depth from the services nobody calls (the entry points). */
+/** Columns by the longest call chain from the services nobody calls (the entry points), so a callee sits right of every caller. */
 function layout(map: ServiceMapData): Map<string, { x: number; y: number }> {
-  const incoming = new Map<string, number>(map.nodes.map((n) => [n, 0]));
-  for (const e of map.edges) incoming.set(e.to, (incoming.get(e.to) ?? 0) + 1);
-  const depth = new Map<string, number>();
-  const queue = map.nodes.filter((n) => incoming.get(n) === 0);
-  if (queue.length === 0 && map.nodes[0]) queue.push(map.nodes[0]);
-  queue.forEach((n) => depth.set(n, 0));
-  while (queue.length) {
-    const n = queue.shift()!;
+  const depth = new Map<string, number>(map.nodes.map((n) => [n, 0]));
+  // Longest-path layering; at most one pass per node, so a call cycle cannot loop forever.
+  for (let pass = 0; pass < map.nodes.length; pass++) {
+    let moved = false;
     for (const e of map.edges) {
-      if (e.from === n && !depth.has(e.to)) {
-        depth.set(e.to, depth.get(n)! + 1);
-        queue.push(e.to);
+      const d = depth.get(e.from)! + 1;
+      if (e.from !== e.to && d > depth.get(e.to)! && d < map.nodes.length) {
+        depth.set(e.to, d);
+        moved = true;
       }
     }
+    if (!moved) break;
   }
-  for (const n of map.nodes) if (!depth.has(n)) depth.set(n, 0);
   const columns = new Map<number, string[]>();
   for (const [n, d] of depth) columns.set(d, [...(columns.get(d) ?? []), n].sort());
   const pos = new Map<string, { x: number; y: number }>();
-  for (const [d, names] of columns) names.forEach((n, i) => pos.set(n, { x: 90 + d * 210, y: 40 + i * 64 }));
+  for (const [d, names] of columns) names.forEach((n, i) => pos.set(n, { x: 90 + d * 210, y: 40 + i * 56 }));
   return pos;
 }
 
@@ -108,7 +105,7 @@ export function ServiceMap({ search }: { search: URLSearchParams }) {
         <>
           <svg className="map-graph" data-testid="service-map" viewBox={`0 0 ${width} ${height}`} width={width} height={height} role="img" aria-label={`${map.nodes.length} services, ${map.edges.length} calls`}>
             <defs>
-              <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">
+              <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse">
                 <path d="M 0 0 L 10 5 L 0 10 z" className="arrow-head" />
               </marker>
             </defs>
