@@ -157,8 +157,11 @@ test('GET / answers Elasticsearch clients only and leaves / to browsers; probes 
   assert.equal(((await asClient.json()) as { version: { build_flavor: string } }).version.build_flavor, 'default');
   const head = await fetch(`${server.url}/`, { method: 'HEAD', headers: { ...auth, accept: 'application/json' } });
   assert.equal(head.status, 200);
-  const asBrowser = await fetch(`${server.url}/`, { headers: { ...auth, accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
-  assert.equal(asBrowser.status, 404, 'a browser asking for / does not get Elasticsearch JSON');
+  // A browser reaches the web UI's redirect instead (packages/server/src/http/ui-routes.ts).
+  const asBrowser = await fetch(`${server.url}/`, { headers: { ...auth, accept: 'text/html,application/xhtml+xml,*/*;q=0.8' }, redirect: 'manual' });
+  assert.equal(asBrowser.status, 302, 'a browser asking for / does not get Elasticsearch JSON');
+  assert.equal(asBrowser.headers.get('location'), '/ui/');
+  assert.equal(asBrowser.headers.get('x-elastic-product'), null);
   await asBrowser.body?.cancel();
   const license = await fetch(`${server.url}/_license`, { headers: auth });
   assert.equal(((await license.json()) as { license: { status: string } }).license.status, 'active');

@@ -54,8 +54,19 @@ const bulk = `{"index":{"_index":"matrix"}}\n{"message":"matrix bulk"}\n`;
 const lokiForm = (path: string, params: Record<string, string>): Sample => ({ path, body: new URLSearchParams(params).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
 
 /** One sample request per route: `METHOD /route` → path (params filled) and body. */
+/** A route's row: `METHOD url`, or `METHOD url (public)` for a public route sharing its path with a guarded one. */
+function keyOf(r: { method: string; url: string; access: RouteRule['access'] }): string {
+  const key = `${r.method} ${r.url}`;
+  return 'public' in r.access && SAMPLES[`${key} (public)`] ? `${key} (public)` : key;
+}
+
 const SAMPLES: Record<string, SampleOf> = {
   'GET /ready': () => ({ path: '/ready' }),
+  // The web UI's files (public: they hold no data; `npm test` builds them first). A browser's `GET /`
+  // (Accept: text/html) reaches the UI's redirect, the public route of the same path as Elasticsearch's.
+  'GET / (public)': () => ({ path: '/', headers: { accept: 'text/html' } }),
+  'GET /ui': () => ({ path: '/ui' }),
+  'GET /ui/*': () => ({ path: '/ui/explore' }),
   'GET /metrics': () => ({ path: '/metrics' }),
   'POST /v1/logs': () => ({ path: '/v1/logs', body: otlpJsonLogs(['matrix ingest']), headers: { 'content-type': 'application/json' } }),
   'POST /v1/traces': () => ({ path: '/v1/traces', body: otlpJsonTrace(randomUUID().replaceAll('-', '')).body, headers: { 'content-type': 'application/json' } }),
@@ -226,16 +237,16 @@ after(async () => {
 });
 
 test('every endpoint has a row in the matrix', () => {
-  const missing = server.routes.map((r) => `${r.method} ${r.url}`).filter((k) => !SAMPLES[k]);
+  const missing = server.routes.map(keyOf).filter((k) => !SAMPLES[k]);
   assert.deepEqual(missing, [], 'endpoints without a permission-matrix row: add them to SAMPLES');
-  const stale = Object.keys(SAMPLES).filter((k) => !server.routes.some((r) => `${r.method} ${r.url}` === k));
+  const stale = Object.keys(SAMPLES).filter((k) => !server.routes.some((r) => keyOf(r) === k));
   assert.deepEqual(stale, [], 'rows for endpoints that no longer exist');
 });
 
 test('every role × every endpoint × own and other tenant, and no credentials', async () => {
   const failures: string[] = [];
   for (const route of server.routes as RouteRule[]) {
-    const sample = SAMPLES[`${route.method} ${route.url}`];
+    const sample = SAMPLES[keyOf(route)];
     if (!sample) continue;
     const label = `${route.method} ${route.url}`;
     // No credentials: only public routes answer.

@@ -25,6 +25,7 @@ import { FastifyIngestHost } from './http/ingest-host.js';
 import { registerLokiRoutes } from './http/loki-routes.js';
 import { registerTailRoute } from './http/loki-tail.js';
 import { registerTraceRoutes } from './http/trace-routes.js';
+import { registerUiRoutes } from './http/ui-routes.js';
 import { registerAuditRoutes } from './http/audit-routes.js';
 import { registerRetentionRoutes } from './http/retention-routes.js';
 import { RetentionMetrics } from './retention/retention-metrics.js';
@@ -236,6 +237,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   registerLokiRoutes(http, { ...queryLimits, version: SERVER_VERSION });
   registerTailRoute(http, { maxEntriesLimit: config.limits.max_entries_limit, maxTailsPerIdentity: config.limits.max_concurrent_tail_requests, audit, logger: logger.child({ component: 'tail' }) });
   registerTraceRoutes(http, { maxEntriesLimit: config.limits.max_entries_limit });
+  registerUiRoutes(http);
   // Segregation of duties: actions a second admin approves (retention cuts, purges, grants, key rotation).
   const approvals = new ApprovalService(new ApprovalCatalog(store.backend, store.database), { logger: logger.child({ component: 'approvals' }) });
   registerIdentityRoutes(http, { tokens, users, sessions, passwordMinLength: auth.passwords.min_length, approvals });
