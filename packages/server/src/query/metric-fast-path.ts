@@ -171,7 +171,9 @@ export async function runFastPath(reader: TenantReader, plan: FastPlan, points: 
   }
 
   const perWindow = Number(r / g);
-  const seconds = Number(r) / 1e9;
+  // Seconds as the evaluator computes them (whole seconds plus the fraction), so a
+  // rate is bit for bit the evaluator's (the differential test compares exactly).
+  const seconds = Number(r / 1_000_000_000n) + Number(r % 1_000_000_000n) / 1e9;
   const value = (c: number, s: number): number => {
     switch (plan.op) {
       case 'count_over_time':
