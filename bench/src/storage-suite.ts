@@ -95,10 +95,10 @@ export async function storageSuite(opts: StorageOptions): Promise<Figures> {
   const expectRows = (min: number, what: string) => (rows: unknown[]) => {
     if (rows.length < min) throw new Error(`${what}: expected at least ${min} rows, got ${rows.length}`);
   };
-  const needleAll = await timed('needle over all data', compileLogSelect({ ...base, lineFilters: [{ op: '|=', values: [NEEDLE] }] }, 'meshlog'), expectRows(Math.min(8, ds.needleTimesMs.length), 'needle'));
+  const needleAll = await timed('needle over all data', compileLogSelect({ ...base, lineFilters: [{ op: '|=', values: [NEEDLE] }] }, { database: 'meshlog' }), expectRows(Math.min(8, ds.needleTimesMs.length), 'needle'));
   const needle5m = await timed(
     'needle in a 5-minute window',
-    compileLogSelect({ ...base, startNs: needleNs - 150_000_000_000n, endNs: needleNs + 150_000_000_000n, lineFilters: [{ op: '|=', values: [NEEDLE] }] }, 'meshlog'),
+    compileLogSelect({ ...base, startNs: needleNs - 150_000_000_000n, endNs: needleNs + 150_000_000_000n, lineFilters: [{ op: '|=', values: [NEEDLE] }] }, { database: 'meshlog' }),
     expectRows(1, 'needle 5m'),
   );
   const p = { tenant: 'default', s: Math.floor(ds.startMs / 1000), e: Math.ceil(ds.endMs / 1000) };
@@ -115,7 +115,7 @@ export async function storageSuite(opts: StorageOptions): Promise<Figures> {
     { sql: `SELECT intDiv(timestamp_ns, 60000000000) AS minute, count() AS c FROM meshlog.logs WHERE tenant = {tenant:String} AND ts >= toDateTime({s:UInt32}) AND ts <= toDateTime({e:UInt32}) GROUP BY minute ORDER BY minute`, params: p },
     expectRows(1000, 'histogram'),
   );
-  const latest100 = await timed('latest 100 of one service', compileLogSelect({ ...base, matchers: [{ name: 'service_name', op: '=', value: ds.busiestService }] }, 'meshlog'), expectRows(100, 'latest 100'));
+  const latest100 = await timed('latest 100 of one service', compileLogSelect({ ...base, matchers: [{ name: 'service_name', op: '=', value: ds.busiestService }] }, { database: 'meshlog' }), expectRows(100, 'latest 100'));
   const traceLookup = await timed(
     'lookup by trace id',
     { sql: `SELECT timestamp_ns, service_name, body FROM meshlog.logs WHERE tenant = {tenant:String} AND ts >= toDateTime({s:UInt32}) AND ts <= toDateTime({e:UInt32}) AND trace_id = {trace:String} ORDER BY timestamp_ns`, params: { ...p, trace: ds.sampleTraceId } },

@@ -280,6 +280,11 @@ const LOG_QUERIES = [
   '{service_name="db"} != ip("10.0.0.0-10.2.255.255")',
   '{service_name="istio-proxy"} |= ip("10.0.1.0/24") or ip("10.0.3.7")',
   '{service_name="api"} |= `"status":5`',
+  // Line filters the body token mask serves: a vocabulary word alone, a needle containing one, negated, and alternatives.
+  '{service_name=~".+"} |= "level=error"',
+  '{service_name=~".+"} != "error" != "warn"',
+  '{service_name="worker"} |= "failed" or "Error"',
+  'sum by (service_name) (bytes_over_time({service_name=~".+"} |= "GET" [5m]))',
   '{service_name="api"} | json',
   '{service_name="api"} | json | status >= 500',
   '{service_name="api"} | json code="status", uid="user.id", p="path" | code = 404',

@@ -13,7 +13,7 @@ import { LEGACY_LOG_COLUMNS, LEGACY_SPAN_COLUMNS, LOG_COLUMNS, SPAN_COLUMNS, can
 import type { IntegrityLedger } from './integrity/ledger.js';
 import type { RowStats } from './rows.js';
 import { IngestWal, type IngestWalOptions, type WalAppend } from './wal/ingest-wal.js';
-import { compileLogSelect, type CompiledSql, type LogSelect } from './query/log-select.js';
+import { compileLogSelect, type CompiledSql, type LogSelect, type SqlTarget } from './query/log-select.js';
 import {
   compileIndexStats,
   compileLabelNames,
@@ -74,6 +74,8 @@ export interface ReadLimits {
 export class LogStore {
   readonly capabilities: Capabilities;
   readonly database: string;
+  /** Where the compiled queries run, and which optional columns they may read. */
+  private readonly sqlTarget: SqlTarget;
 
   private wal: IngestWal | undefined;
   /** The integrity ledger (embedded store with the WAL and integrity on). */
@@ -87,6 +89,7 @@ export class LogStore {
   ) {
     this.capabilities = capabilities;
     this.database = deployment.database;
+    this.sqlTarget = { database: deployment.database, derivedColumns: deployment.readsAddedColumns };
   }
 
   /**
@@ -189,7 +192,7 @@ export class LogStore {
 
   async selectLogs(q: LogSelect, signal?: AbortSignal): Promise<QueryResult<LogRow>> {
     await this.visible();
-    const { sql, params } = compileLogSelect(q, this.database);
+    const { sql, params } = compileLogSelect(q, this.sqlTarget);
     return this.checkRead(await this.backend.query<LogRow>(this.withLimits(sql), { params, timeoutMs: this.limits.timeoutMs, ...(signal ? { signal } : {}) }));
   }
 
@@ -205,12 +208,12 @@ FROM ${this.database}.spans WHERE tenant = {tenant:String} AND trace_id = {trace
 
   /** Label names of the matching streams (all streams of the logs table without matchers). */
   async labelNames(q: StreamScan, signal?: AbortSignal): Promise<string[]> {
-    const r = await this.run<{ name: string }>(compileLabelNames({ ...q, limit: 1000 }, this.database), signal);
+    const r = await this.run<{ name: string }>(compileLabelNames({ ...q, limit: 1000 }, this.sqlTarget), signal);
     return r.rows.map((x) => x.name);
   }
 
   async labelValues(q: StreamScan & { name: string }, signal?: AbortSignal): Promise<string[]> {
-    const r = await this.run<{ value: string }>(compileLabelValues({ ...q, limit: 10_000 }, this.database), signal);
+    const r = await this.run<{ value: string }>(compileLabelValues({ ...q, limit: 10_000 }, this.sqlTarget), signal);
     return r.rows.map((x) => x.value);
   }
 
@@ -233,20 +236,20 @@ FROM ${this.database}.spans WHERE tenant = {tenant:String} AND trace_id = {trace
 
   /** Distinct label sets of the matching streams (Loki's `/series`). */
   series(q: StreamScan & { limit: number }, signal?: AbortSignal): Promise<QueryResult<SeriesRow>> {
-    return this.run<SeriesRow>(compileSeries(q, this.database), signal);
+    return this.run<SeriesRow>(compileSeries(q, this.sqlTarget), signal);
   }
 
   indexStats(q: StreamScan, signal?: AbortSignal): Promise<QueryResult<IndexStatsRow>> {
-    return this.run<IndexStatsRow>(compileIndexStats(q, this.database), signal);
+    return this.run<IndexStatsRow>(compileIndexStats(q, this.sqlTarget), signal);
   }
 
   volume(q: StreamScan & { grouping: VolumeGrouping; buckets?: TimeBuckets; limit: number }, signal?: AbortSignal): Promise<QueryResult<VolumeRow>> {
-    return this.run<VolumeRow>(compileVolume(q, this.database), signal);
+    return this.run<VolumeRow>(compileVolume(q, this.sqlTarget), signal);
   }
 
   /** Entries and bytes per group and fine time bucket (the metric fast path). */
   metricBuckets(q: MetricBucketScan, signal?: AbortSignal): Promise<QueryResult<MetricBucketRow>> {
-    return this.run<MetricBucketRow>(compileMetricBuckets(q, this.database), signal);
+    return this.run<MetricBucketRow>(compileMetricBuckets(q, this.sqlTarget), signal);
   }
 
   private async run<T>(c: CompiledSql, signal?: AbortSignal): Promise<QueryResult<T>> {

@@ -70,6 +70,7 @@ ${distributedColumns(t.columns)}
     // Distributed table reads columns by name, so one without the new column still serves every column it has; inserts
     // through it leave the column out and the local table fills its DEFAULT (rows.ts: no ordinals without the WAL).
     addColumn: (table: string, column: string): { table: string; sql: string }[] => [{ table: `${table}_local`, sql: `ALTER TABLE ${database}.${table}_local ${onCluster} ADD COLUMN ${column}` }],
+    readsAddedColumns: false,
   };
 }
 

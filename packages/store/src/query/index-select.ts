@@ -25,7 +25,7 @@
  * in the database, so both paths agree. Where a metadata name equals a
  * stream label's, the metadata value wins (Loki's label builder).
  */
-import { SqlParams, labelExpr, whereClause, type CompiledSql, type LineFilterSpec, type LogTable, type Matcher } from './log-select.js';
+import { SqlParams, bodyBytesSql, labelExpr, whereClause, type CompiledSql, type LineFilterSpec, type LogTable, type Matcher, type SqlTarget } from './log-select.js';
 
 /** What every index query scans: a tenant's records of one table in a time range, narrowed by matchers and filters. */
 export interface StreamScan {
@@ -39,9 +39,9 @@ export interface StreamScan {
   endNs: bigint;
 }
 
-function from(q: StreamScan, database: string, p: SqlParams): string {
-  return `FROM ${database}.${q.table ?? 'logs'}
-WHERE ${whereClause({ ...q, lineFilters: q.lineFilters ?? [] }, p)}`;
+function from(q: StreamScan, target: SqlTarget, p: SqlParams): string {
+  return `FROM ${target.database}.${q.table ?? 'logs'}
+WHERE ${whereClause({ ...q, lineFilters: q.lineFilters ?? [] }, p, target)}`;
 }
 
 /** The label-safe name of an attribute, as Loki names structured metadata (and stream labels). */
@@ -86,27 +86,27 @@ export interface SeriesRow {
 }
 
 /** The distinct label sets of the matching streams (`/series`). */
-export function compileSeries(q: StreamScan & { limit: number }, database: string): CompiledSql {
+export function compileSeries(q: StreamScan & { limit: number }, target: SqlTarget): CompiledSql {
   const p = new SqlParams();
   const sql = `SELECT any(labels_keys) AS stream_keys, any(labels_values) AS stream_values
-${from(q, database, p)}
+${from(q, target, p)}
 GROUP BY stream_id
 LIMIT ${p.add('UInt32', q.limit)}`;
   return { sql, params: p.values };
 }
 
-export function compileLabelNames(q: StreamScan & { limit: number }, database: string): CompiledSql {
+export function compileLabelNames(q: StreamScan & { limit: number }, target: SqlTarget): CompiledSql {
   const p = new SqlParams();
   const sql = `SELECT DISTINCT arrayJoin(labels_keys) AS name
-${from(q, database, p)}
+${from(q, target, p)}
 ORDER BY name
 LIMIT ${p.add('UInt32', q.limit)}`;
   return { sql, params: p.values };
 }
 
-export function compileLabelValues(q: StreamScan & { name: string; limit: number }, database: string): CompiledSql {
+export function compileLabelValues(q: StreamScan & { name: string; limit: number }, target: SqlTarget): CompiledSql {
   const p = new SqlParams();
-  const where = from(q, database, p);
+  const where = from(q, target, p);
   const n = p.add('String', q.name);
   const sql = `SELECT DISTINCT toString(labels_values[indexOf(labels_keys, ${n})]) AS value
 ${where}
@@ -127,10 +127,10 @@ export interface IndexStatsRow {
  * `/index/stats`. Meshlog has no chunks; a "chunk" here is one stream's
  * hour (what a Loki chunk typically holds), so the figure scales the same way.
  */
-export function compileIndexStats(q: StreamScan, database: string): CompiledSql {
+export function compileIndexStats(q: StreamScan, target: SqlTarget): CompiledSql {
   const p = new SqlParams();
-  const sql = `SELECT uniqExact(stream_id) AS streams, uniqExact(stream_id, toStartOfHour(ts)) AS chunks, count() AS entries, sum(length(body)) AS bytes
-${from(q, database, p)}`;
+  const sql = `SELECT uniqExact(stream_id) AS streams, uniqExact(stream_id, toStartOfHour(ts)) AS chunks, count() AS entries, sum(${bodyBytesSql(target)}) AS bytes
+${from(q, target, p)}`;
   return { sql, params: p.values };
 }
 
@@ -152,7 +152,7 @@ export interface VolumeRow {
 }
 
 /** `/index/volume` and `/index/volume_range`: bytes of the matching records by label set or label name. */
-export function compileVolume(q: StreamScan & { grouping: VolumeGrouping; buckets?: TimeBuckets; limit: number }, database: string): CompiledSql {
+export function compileVolume(q: StreamScan & { grouping: VolumeGrouping; buckets?: TimeBuckets; limit: number }, target: SqlTarget): CompiledSql {
   const p = new SqlParams();
   const bucket = q.buckets ? `intDiv(timestamp_ns - ${p.add('UInt64', q.buckets.startNs.toString())}, ${p.add('UInt64', q.buckets.stepNs.toString())})` : '0';
   let select: string;
@@ -171,8 +171,8 @@ export function compileVolume(q: StreamScan & { grouping: VolumeGrouping; bucket
       group = 'k';
       break;
   }
-  const where = from(q, database, p);
-  const sql = `SELECT ${select}, ${bucket} AS b, sum(length(body)) AS bytes
+  const where = from(q, target, p);
+  const sql = `SELECT ${select}, ${bucket} AS b, sum(${bodyBytesSql(target)}) AS bytes
 ${where}
 GROUP BY ${group}, b
 LIMIT ${p.add('UInt32', q.limit)}`;
@@ -210,7 +210,7 @@ export interface MetricBucketRow {
  * caller chooses `g` so that every LogQL step window is a whole number of
  * buckets, and adds buckets up per step.
  */
-export function compileMetricBuckets(q: MetricBucketScan, database: string): CompiledSql {
+export function compileMetricBuckets(q: MetricBucketScan, target: SqlTarget): CompiledSql {
   const p = new SqlParams();
   const base = p.add('UInt64', q.baseNs.toString());
   const g = p.add('UInt64', q.bucketNs.toString());
@@ -225,8 +225,8 @@ export function compileMetricBuckets(q: MetricBucketScan, database: string): Com
     select = 'any(labels_keys) AS stream_keys, any(labels_values) AS stream_values, attr_keys, attr_values, trace_id, span_id';
     group = 'stream_id, attr_keys, attr_values, trace_id, span_id';
   }
-  const where = from(q, database, p);
-  const sql = `SELECT ${select}, ${bucket} AS b, count() AS c, sum(length(body)) AS s
+  const where = from(q, target, p);
+  const sql = `SELECT ${select}, ${bucket} AS b, count() AS c, sum(${bodyBytesSql(target)}) AS s
 ${where}
 GROUP BY ${group}, b
 LIMIT ${p.add('UInt32', q.limit)}`;

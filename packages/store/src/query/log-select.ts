@@ -7,6 +7,7 @@
  * regexes are not; a missing label equals the empty string; both use RE2
  * (ClickHouse's `match` is RE2, as is Go's regexp in Loki).
  */
+import { isBodyToken, tokenMaskOf } from './body-tokens.js';
 
 export type MatchOp = '=' | '!=' | '=~' | '!~';
 export interface Matcher {
@@ -40,6 +41,22 @@ export interface LogSelect {
    * equality on the trace_id column, which has a bloom filter index.
    */
   traceId?: string;
+}
+
+/** Where compiled SQL runs: the database and what its log tables offer. */
+export interface SqlTarget {
+  database: string;
+  /**
+   * The log tables have migration 6's derived columns: `body_tokens` (line
+   * filters on its words read 8 bytes a row instead of the body) and
+   * `body_bytes` (byte counts without reading the body).
+   */
+  derivedColumns?: boolean;
+}
+
+/** A record's line length in bytes, as SQL: the stored length where the table has it. */
+export function bodyBytesSql(target: SqlTarget): string {
+  return target.derivedColumns === true ? 'body_bytes' : 'length(body)';
 }
 
 export interface CompiledSql {
@@ -78,14 +95,21 @@ export function matcherSql(m: Matcher, p: SqlParams): string {
   }
 }
 
-export function lineFilterSql(f: LineFilterSpec, p: SqlParams): string {
+export function lineFilterSql(f: LineFilterSpec, p: SqlParams, bodyTokens = false): string {
   const one = (v: string): string => {
     switch (f.op) {
       case '|=':
-      case '!=':
+      case '!=': {
+        if (v === '') return '1';
         // LIKE '%needle%' is a plain substring match (as Loki's |=), and unlike
         // position() it can use the body's n-gram bloom filter index.
-        return v === '' ? '1' : `like(body, ${p.add('String', `%${escapeLike(v)}%`)})`;
+        const like = `like(body, ${p.add('String', `%${escapeLike(v)}%`)})`;
+        const mask = bodyTokens ? tokenMaskOf(v) : 0n;
+        if (mask === 0n) return like;
+        // The token bits are necessary for a match; for a vocabulary word they are the match.
+        const bits = `bitAnd(body_tokens, ${p.add('UInt64', mask.toString())}) = ${p.add('UInt64', mask.toString())}`;
+        return isBodyToken(v) ? bits : `(${bits} AND ${like})`;
+      }
       case '|~':
       case '!~':
         return `match(body, ${p.add('String', v)})`;
@@ -100,7 +124,7 @@ export function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-export function whereClause(q: Pick<LogSelect, 'tenant' | 'matchers' | 'lineFilters' | 'startNs' | 'endNs' | 'traceId'>, p: SqlParams): string {
+export function whereClause(q: Pick<LogSelect, 'tenant' | 'matchers' | 'lineFilters' | 'startNs' | 'endNs' | 'traceId'>, p: SqlParams, target: SqlTarget): string {
   const where = [
     `tenant = ${p.add('String', q.tenant)}`,
     // The DateTime bounds let ClickHouse prune partitions and granules by `ts`.
@@ -110,17 +134,17 @@ export function whereClause(q: Pick<LogSelect, 'tenant' | 'matchers' | 'lineFilt
     `timestamp_ns < ${p.add('UInt64', q.endNs.toString())}`,
   ];
   for (const m of q.matchers) where.push(matcherSql(m, p));
-  for (const f of q.lineFilters) where.push(lineFilterSql(f, p));
+  for (const f of q.lineFilters) where.push(lineFilterSql(f, p, target.derivedColumns === true));
   if (q.traceId !== undefined) where.push(`trace_id = ${p.add('String', q.traceId)}`);
   return where.join('\n  AND ');
 }
 
-export function compileLogSelect(q: LogSelect, database: string): CompiledSql {
+export function compileLogSelect(q: LogSelect, target: SqlTarget): CompiledSql {
   const p = new SqlParams();
-  const where = whereClause(q, p);
+  const where = whereClause(q, p, target);
   const order = q.direction === 'forward' ? 'ASC' : 'DESC';
   const sql = `SELECT timestamp_ns, body, labels_keys, labels_values, severity_number, trace_id, span_id, attr_keys, attr_values
-FROM ${database}.${q.table ?? 'logs'}
+FROM ${target.database}.${q.table ?? 'logs'}
 WHERE ${where}
 ORDER BY timestamp_ns ${order}
 LIMIT ${p.add('UInt32', q.limit)}`;

@@ -35,6 +35,14 @@
  *                                         the WAL): replay checks it, the ledger too
  *   ingest_row    UInt32                  the row's ordinal in that group (migration 5): a
  *                                         ledger batch leaf covers rows [row, row+records)
+ *   body_tokens   UInt64 MATERIALIZED     bit i set when the body contains common search word i
+ *                                         (migration 6; logs and audit_log; the words and
+ *                                         why in query/body-tokens.ts)
+ *   body_bytes    UInt32 MATERIALIZED     length(body) (migration 6): bytes_over_time, volume
+ *                                         and stats sum it instead of reading every body
+ *   (MATERIALIZED: computed by ClickHouse at insert, so no writer can get them wrong;
+ *   parts written before migration 6 compute them on read until
+ *   `ALTER TABLE ... MATERIALIZE COLUMN` rewrites them)
  *
  * With the 18.16 capabilities (no LowCardinality, codecs or skip indexes)
  * this DDL runs as is on Debian's ClickHouse 18.16, checked against the real
@@ -43,6 +51,7 @@
  * `PARTITION BY tuple()` all work there, so nothing here needed a switch.
  */
 import type { Capabilities } from './capabilities.js';
+import { bodyTokensColumn } from '../query/body-tokens.js';
 
 /** One table, described once; a `Deployment` renders it for embedded or cluster use. */
 export interface TableSpec {
@@ -80,6 +89,13 @@ export interface Deployment {
    * `ADD COLUMN IF NOT EXISTS` (its parser stops at `EXISTS`).
    */
   addColumn(table: string, column: string): { table: string; sql: string }[];
+  /**
+   * Whether queries can read columns that migrations added after a table was
+   * created. Embedded tables: yes. A cluster's Distributed tables keep the
+   * columns they were created with (addColumn alters the local tables), so
+   * reads there stay on the creation-time columns.
+   */
+  readsAddedColumns: boolean;
 }
 
 /**
@@ -101,6 +117,7 @@ ORDER BY ${t.orderBy}${settings.length > 0 ? `\nSETTINGS ${settings.join(', ')}`
     ];
   },
   addColumn: (table, column) => [{ table, sql: `ALTER TABLE ${database}.${table} ADD COLUMN ${column}` }],
+  readsAddedColumns: true,
 });
 
 export interface Migration {
@@ -379,6 +396,15 @@ export const MIGRATIONS: Migration[] = [
     version: 5,
     description: 'ingest_row: each row\'s ordinal in its WAL group, so the integrity ledger can find and order a batch\'s rows',
     steps: () => ['logs', 'spans', 'audit_log'].map((table) => ({ kind: 'column' as const, table, column: 'ingest_row UInt32 DEFAULT 0' })),
+  },
+  {
+    version: 6,
+    description: 'body_tokens (a bit per common search word in the body: `|= "error"` reads 8 bytes a row, not the body) and body_bytes (line bytes without reading the body)',
+    steps: () =>
+      ['logs', 'audit_log'].flatMap((table) => [
+        { kind: 'column' as const, table, column: bodyTokensColumn() },
+        { kind: 'column' as const, table, column: 'body_bytes UInt32 MATERIALIZED length(body)' },
+      ]),
   },
 ];
 
