@@ -89,7 +89,7 @@ export class LogStore {
   ) {
     this.capabilities = capabilities;
     this.database = deployment.database;
-    this.sqlTarget = { database: deployment.database, derivedColumns: deployment.readsAddedColumns };
+    this.sqlTarget = { database: deployment.database, derivedColumns: deployment.readsAddedColumns, jsonFunctions: capabilities.jsonFunctions };
   }
 
   /**

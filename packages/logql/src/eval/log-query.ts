@@ -55,6 +55,7 @@ export async function evaluateLogQuery(query: LogQuery, params: EvaluateParams, 
   const entries = source.entries({
     selector: query.selector,
     lineFilters: pushed,
+    pipeline: rest,
     startNs: params.startNs,
     endNs: params.endNs,
     direction,

@@ -100,6 +100,7 @@ export function buildEvaluator(e: MetricExpr, ctx: BuildContext): StepEvaluator 
         ctx.source.entries({
           selector: e.logRange.query.selector,
           lineFilters: pushed,
+          pipeline: rest,
           startNs,
           endNs,
           direction: 'forward',

@@ -4,7 +4,7 @@
  * limits, and the result, which is exactly the `data` of Loki's
  * /loki/api/v1/query_range and /query responses.
  */
-import type { LineFilter, StreamSelector } from '../ast.js';
+import type { LineFilter, PipelineStage, StreamSelector } from '../ast.js';
 
 /** One log line as the store returns it. */
 export interface LogEntry {
@@ -35,6 +35,14 @@ export interface EntryRequest {
   direction: 'forward' | 'backward';
   /** Set only when nothing after the host can drop entries: the host may stop after this many. */
   limit?: number;
+  /**
+   * The stages the evaluator runs on these entries (everything after the
+   * pushed line filters), as a hint: a host may leave out an entry these
+   * stages would certainly drop without recording an error (for instance
+   * `| json | status >= 500` on a JSON line whose status is 200). It must
+   * never leave out any other entry; the evaluator runs every stage anyway.
+   */
+  pipeline?: readonly PipelineStage[];
   signal?: AbortSignal;
 }
 

@@ -11,11 +11,18 @@
  * starts at that timestamp. A page made of one single timestamp is read
  * whole with a larger limit (`maxTies`), so ties never loop.
  *
+ * Each query after a full page is also bounded in time, to about the span
+ * that page covered (doubling while windows come back short): ClickHouse
+ * then reads only the granules of that window, where an unbounded
+ * `ORDER BY timestamp_ns LIMIT n` would scan the rest of the range for
+ * every page (on the 10 M record benchmark, a 430,000-line `| json` metric
+ * query spent 37 s that way).
+ *
  * For masked readers, line filters run again on the masked line: a filter
  * must not find a line by text the reader is not allowed to see.
  */
-import { compileRe2, type EntryRequest, type EntrySource, type LineFilter, type LogEntry, type StreamSelector } from '@meshlog/logql';
-import { metadataOf, type LineFilterSpec, type LogRow, type TenantReader } from '@meshlog/store';
+import { compileRe2, type EntryRequest, type EntrySource, type LineFilter, type LogEntry, type PipelineStage, type StreamSelector } from '@meshlog/logql';
+import { metadataOf, type JsonNumberPrefilter, type LineFilterSpec, type LogRow, type TenantReader } from '@meshlog/store';
 import { ApiError } from '../http/errors.js';
 
 export type { EntryRequest, EntrySource, LogEntry };
@@ -29,7 +36,12 @@ export interface ReadStats {
 }
 
 export interface ReaderEntrySourceOptions {
+  /** Rows per query when the caller has a limit (log queries without dropping stages). */
   pageSize?: number;
+  /** Rows per query when the caller reads everything in range. */
+  bulkPageSize?: number;
+  /** Let the store leave out rows the pipeline certainly drops (default true; false gives the reference in tests). */
+  prefilter?: boolean;
   /** Most rows at one single nanosecond read at once. */
   maxTies?: number;
   /** Pushed down with every page (`| trace_id="..."`). */
@@ -41,6 +53,7 @@ export interface ReaderEntrySourceOptions {
 export class ReaderEntrySource implements EntrySource {
   readonly stats: ReadStats = { rowsRead: 0, bytesRead: 0, entries: 0 };
   private readonly pageSize: number;
+  private readonly bulkPageSize: number;
   private readonly maxTies: number;
 
   constructor(
@@ -48,6 +61,7 @@ export class ReaderEntrySource implements EntrySource {
     private readonly opts: ReaderEntrySourceOptions = {},
   ) {
     this.pageSize = opts.pageSize ?? 2000;
+    this.bulkPageSize = opts.bulkPageSize ?? 20_000;
     this.maxTies = opts.maxTies ?? 100_000;
   }
 
@@ -59,15 +73,26 @@ export class ReaderEntrySource implements EntrySource {
   async *entries(req: EntryRequest): AsyncIterable<LogEntry[]> {
     const lineFilters = lineFilterSpecs(req.lineFilters);
     const recheck = this.reader.scope.mask && lineFilters.length > 0 ? lineMatcher(req.lineFilters) : undefined;
-    const pageSize = Math.min(Math.max(req.limit ?? this.pageSize, 100), this.pageSize);
+    // A caller that reads everything (metric queries, pipelines that drop lines) gets big pages.
+    const pageSize = req.limit !== undefined ? Math.min(Math.max(req.limit, 100), this.pageSize) : this.bulkPageSize;
+    const forward = req.direction === 'forward';
     let lo = req.startNs;
     let hi = req.endNs;
+    // How much time the next query covers: everything at first; after a full page, about what that page held.
+    let span: bigint | undefined;
     for (;;) {
       if (req.signal?.aborted) throw new ApiError('cancelled', 'the request was cancelled by the client');
-      const rows = await this.page(req, lineFilters, lo, hi, pageSize);
+      const qlo = forward || span === undefined || hi - span < lo ? lo : hi - span;
+      const qhi = !forward || span === undefined || lo + span > hi ? hi : lo + span;
+      const rows = await this.page(req, lineFilters, qlo, qhi, pageSize);
       if (rows.length < pageSize) {
+        // [qlo, qhi) was read whole.
         if (rows.length > 0) yield this.toEntries(rows, recheck);
-        return;
+        if (forward ? qhi >= hi : qlo <= lo) return;
+        if (forward) lo = qhi;
+        else hi = qlo;
+        if (span !== undefined) span *= 2n;
+        continue;
       }
       const boundary = rows[rows.length - 1]!.timestamp_ns;
       let cut = rows.length;
@@ -83,7 +108,8 @@ export class ReaderEntrySource implements EntrySource {
       }
       // Rows at the boundary were not handed out (or were, whole, just above): continue from there.
       const b = BigInt(boundary);
-      if (req.direction === 'forward') lo = cut > 0 ? b : b + 1n;
+      span = (forward ? b - qlo : qhi - b) + 1n;
+      if (forward) lo = cut > 0 ? b : b + 1n;
       else hi = cut > 0 ? b + 1n : b;
       if (lo >= hi) return;
     }
@@ -91,10 +117,13 @@ export class ReaderEntrySource implements EntrySource {
 
   private async page(req: EntryRequest, lineFilters: LineFilterSpec[], lo: bigint, hi: bigint, limit: number): Promise<LogRow[]> {
     const traceId = this.opts.traceIds?.get(req.selector) ?? this.opts.traceId;
+    // Masked readers see other bodies than the store holds: the pipeline must decide on those.
+    const jsonNumber = this.reader.scope.mask || this.opts.prefilter === false ? undefined : jsonNumberPrefilter(req.pipeline);
     const r = await this.reader.selectLogs(
       {
         matchers: req.selector.matchers,
         lineFilters,
+        ...(jsonNumber ? { jsonNumber } : {}),
         startNs: lo,
         endNs: hi,
         limit,
@@ -126,6 +155,25 @@ export function entryOf(row: LogRow): LogEntry {
   const metadata = metadataOf(row);
   return { ts: BigInt(row.timestamp_ns), line: row.body, labels, ...(Object.keys(metadata).length > 0 ? { metadata } : {}) };
 }
+
+/**
+ * `| json | name op number` at the head of the remaining pipeline, for the
+ * store to leave out rows that certainly fail it (see the store's
+ * jsonNumberKeepSql). Only the plain `| json` (no paths) and one numeric
+ * comparison on a name that starts with a letter; `__error__` and the
+ * names the host sets itself are never prefiltered.
+ */
+export function jsonNumberPrefilter(pipeline: readonly PipelineStage[] | undefined): JsonNumberPrefilter | undefined {
+  const [parser, filter] = pipeline ?? [];
+  if (parser?.kind !== 'JsonParser' || parser.params.length > 0) return undefined;
+  if (filter?.kind !== 'LabelFilter' || filter.filter.kind !== 'NumberFilter') return undefined;
+  const { name, op, value } = filter.filter;
+  if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name) || RESERVED_NAMES.has(name) || !Number.isFinite(value)) return undefined;
+  return { name, op, value };
+}
+
+/** Labels the store or the evaluator set whatever the line says. */
+const RESERVED_NAMES = new Set(['service_name', 'trace_id', 'span_id']);
 
 /** Line filters as the store runs them; `ip()` filters have no SQL form. */
 export function lineFilterSpecs(filters: readonly LineFilter[]): LineFilterSpec[] {

@@ -77,7 +77,7 @@ test('fast path and evaluator agree', async () => {
           const slow = await evaluate(
             expr,
             { startNs: w.startNs, endNs: w.endNs, stepMs: Number(w.stepNs) / 1e6, limit: 100, direction: 'forward', ...(instant ? { instant: true } : {}) },
-            new ReaderEntrySource(reader, { traceIds: traceIdsOf(expr), pageSize: 97 }),
+            new ReaderEntrySource(reader, { traceIds: traceIdsOf(expr), pageSize: 97, bulkPageSize: 89 }),
           );
           assert.equal(fast.resultType, slow.resultType, text);
           const where = `${text} ${instant ? 'instant' : 'range'} ${JSON.stringify({ ...w, startNs: String(w.startNs), endNs: String(w.endNs), stepNs: String(w.stepNs) })}`;

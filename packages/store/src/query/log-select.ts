@@ -41,6 +41,20 @@ export interface LogSelect {
    * equality on the trace_id column, which has a bloom filter index.
    */
   traceId?: string;
+  /** Rows a `| json | name op number` stage would certainly drop, left out (see jsonNumberKeepSql). */
+  jsonNumber?: JsonNumberPrefilter;
+}
+
+/**
+ * `| json | name op value` at the head of the evaluator's pipeline (after
+ * the line filters), for the store to leave out the rows that certainly fail
+ * it. Only on targets with `jsonFunctions`.
+ */
+export interface JsonNumberPrefilter {
+  /** A label name that starts with a letter. */
+  name: string;
+  op: '==' | '!=' | '>' | '>=' | '<' | '<=';
+  value: number;
 }
 
 /** Where compiled SQL runs: the database and what its log tables offer. */
@@ -52,6 +66,8 @@ export interface SqlTarget {
    * `body_bytes` (byte counts without reading the body).
    */
   derivedColumns?: boolean;
+  /** ClickHouse's JSON functions, `JSONExtractKeys` included (21.11 on; chDB). */
+  jsonFunctions?: boolean;
 }
 
 /** A record's line length in bytes, as SQL: the stored length where the table has it. */
@@ -124,7 +140,7 @@ export function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-export function whereClause(q: Pick<LogSelect, 'tenant' | 'matchers' | 'lineFilters' | 'startNs' | 'endNs' | 'traceId'>, p: SqlParams, target: SqlTarget): string {
+export function whereClause(q: Pick<LogSelect, 'tenant' | 'matchers' | 'lineFilters' | 'startNs' | 'endNs' | 'traceId' | 'jsonNumber'>, p: SqlParams, target: SqlTarget): string {
   const where = [
     `tenant = ${p.add('String', q.tenant)}`,
     // The DateTime bounds let ClickHouse prune partitions and granules by `ts`.
@@ -136,6 +152,7 @@ export function whereClause(q: Pick<LogSelect, 'tenant' | 'matchers' | 'lineFilt
   for (const m of q.matchers) where.push(matcherSql(m, p));
   for (const f of q.lineFilters) where.push(lineFilterSql(f, p, target.derivedColumns === true));
   if (q.traceId !== undefined) where.push(`trace_id = ${p.add('String', q.traceId)}`);
+  if (q.jsonNumber && target.jsonFunctions === true) where.push(jsonNumberKeepSql(q.jsonNumber, p));
   return where.join('\n  AND ');
 }
 
@@ -149,4 +166,44 @@ WHERE ${where}
 ORDER BY timestamp_ns ${order}
 LIMIT ${p.add('UInt32', q.limit)}`;
   return { sql, params: p.values };
+}
+
+/**
+ * Keeps every row except those `| json | name op value` certainly drops
+ * without an error, so the evaluator (which still runs the whole pipeline)
+ * sees the same result from fewer rows. A row is left out only when all of
+ * these hold, each a reason the LogQL json parser and ClickHouse agree:
+ *
+ * - the body starts with `{`, has no backslash (no escapes: both readers see
+ *   the same keys and values) and is valid JSON (else: JSONParserErr, kept);
+ * - every top-level key is a plain identifier, so sanitising changes none,
+ *   and exactly one key is a prefix of `name`: that key is `name` itself.
+ *   No other key can produce the label, as a scalar or by flattening a
+ *   nested object (`response` + `code` -> `response_code`);
+ *   its value is a JSON number (the label is its literal text, which
+ *   converts to the same float64) and fails the comparison;
+ * - no stream label and no attribute could be called `name` (else the
+ *   parser names its label `name_extracted` and the filter reads the other).
+ *
+ * Anything else is kept, and decided by the evaluator.
+ */
+export function jsonNumberKeepSql(f: JsonNumberPrefilter, p: SqlParams): string {
+  const head = /^[A-Za-z][A-Za-z0-9]*/.exec(f.name)?.[0];
+  if (head === undefined) return '1';
+  const n = p.add('String', f.name);
+  const keys = 'JSONExtractKeys(body)';
+  const op = f.op === '==' ? '=' : f.op;
+  const dropped = [
+    "startsWith(body, '{')",
+    "position(body, '\\\\') = 0",
+    'isValidJSON(body)',
+    `arrayAll(k -> match(k, '^[A-Za-z_][A-Za-z0-9_]*$'), ${keys})`,
+    `arrayCount(k -> startsWith(${n}, k), ${keys}) = 1`,
+    `has(${keys}, ${n})`,
+    `JSONType(body, ${n}) IN ('Int64', 'UInt64', 'Double')`,
+    `NOT (JSONExtractFloat(body, ${n}) ${op} ${p.add('Float64', f.value)})`,
+    `NOT has(labels_keys, ${n})`,
+    `NOT arrayExists(k -> position(k, ${p.add('String', head)}) > 0, attr_keys)`,
+  ];
+  return `NOT (${dropped.join('\n    AND ')})`;
 }

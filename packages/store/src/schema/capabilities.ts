@@ -19,6 +19,8 @@ export interface Capabilities {
    * Below that the cluster backend binds client-side (tested on 18.16).
    */
   queryParameters: boolean;
+  /** JSON functions with `JSONExtractKeys` (21.11 on), for the `| json` prefilter. */
+  jsonFunctions: boolean;
 }
 
 export function capabilitiesFor(version: string): Capabilities {
@@ -32,5 +34,6 @@ export function capabilitiesFor(version: string): Capabilities {
     nonReplicatedDedup: atLeast(21, 9),
     fsyncSettings: atLeast(21, 1),
     queryParameters: atLeast(20, 3),
+    jsonFunctions: atLeast(21, 11),
   };
 }
