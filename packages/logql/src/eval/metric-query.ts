@@ -101,6 +101,7 @@ export function buildEvaluator(e: MetricExpr, ctx: BuildContext): StepEvaluator 
           selector: e.logRange.query.selector,
           lineFilters: pushed,
           pipeline: rest,
+          exhaustive: true,
           startNs,
           endNs,
           direction: 'forward',

@@ -35,6 +35,8 @@ export interface EntryRequest {
   direction: 'forward' | 'backward';
   /** Set only when nothing after the host can drop entries: the host may stop after this many. */
   limit?: number;
+  /** The caller reads every entry in range (metric queries): the host may favour throughput over a quick first batch. */
+  exhaustive?: boolean;
   /**
    * The stages the evaluator runs on these entries (everything after the
    * pushed line filters), as a hint: a host may leave out an entry these

@@ -38,7 +38,7 @@ export interface ReadStats {
 export interface ReaderEntrySourceOptions {
   /** Rows per query when the caller has a limit (log queries without dropping stages). */
   pageSize?: number;
-  /** Rows per query when the caller reads everything in range. */
+  /** Most rows per query when the caller has no limit (its pages grow to this). */
   bulkPageSize?: number;
   /** Let the store leave out rows the pipeline certainly drops (default true; false gives the reference in tests). */
   prefilter?: boolean;
@@ -73,8 +73,10 @@ export class ReaderEntrySource implements EntrySource {
   async *entries(req: EntryRequest): AsyncIterable<LogEntry[]> {
     const lineFilters = lineFilterSpecs(req.lineFilters);
     const recheck = this.reader.scope.mask && lineFilters.length > 0 ? lineMatcher(req.lineFilters) : undefined;
-    // A caller that reads everything (metric queries, pipelines that drop lines) gets big pages.
-    const pageSize = req.limit !== undefined ? Math.min(Math.max(req.limit, 100), this.pageSize) : this.bulkPageSize;
+    // A caller without a limit reads until it has what it needs: its pages start small, for a
+    // quick first answer, and double up to bulkPageSize. One that reads everything gets big pages.
+    let pageSize =
+      req.limit !== undefined ? Math.min(Math.max(req.limit, 100), this.pageSize) : req.exhaustive === true ? this.bulkPageSize : Math.min(this.pageSize, this.bulkPageSize);
     const forward = req.direction === 'forward';
     let lo = req.startNs;
     let hi = req.endNs;
@@ -108,7 +110,8 @@ export class ReaderEntrySource implements EntrySource {
       }
       // Rows at the boundary were not handed out (or were, whole, just above): continue from there.
       const b = BigInt(boundary);
-      span = (forward ? b - qlo : qhi - b) + 1n;
+      if (req.limit === undefined) pageSize = Math.min(pageSize * 2, this.bulkPageSize);
+      span = ((forward ? b - qlo : qhi - b) + 1n) * BigInt(pageSize / rows.length >= 2 ? 2 : 1);
       if (forward) lo = cut > 0 ? b : b + 1n;
       else hi = cut > 0 ? b + 1n : b;
       if (lo >= hi) return;

@@ -400,10 +400,12 @@ export const MIGRATIONS: Migration[] = [
   {
     version: 6,
     description: 'body_tokens (a bit per common search word in the body: `|= "error"` reads 8 bytes a row, not the body) and body_bytes (line bytes without reading the body)',
-    steps: () =>
+    // ZSTD: measured on the 10 M record benchmark, 0.69 B/record for the mask (1.95 with the
+    // default LZ4) and 0.74 for the lengths with T64 (1.63).
+    steps: (caps) =>
       ['logs', 'audit_log'].flatMap((table) => [
-        { kind: 'column' as const, table, column: bodyTokensColumn() },
-        { kind: 'column' as const, table, column: 'body_bytes UInt32 MATERIALIZED length(body)' },
+        { kind: 'column' as const, table, column: `${bodyTokensColumn()}${codec(caps, 'ZSTD(1)')}` },
+        { kind: 'column' as const, table, column: `body_bytes UInt32 MATERIALIZED length(body)${codec(caps, 'T64, ZSTD(1)')}` },
       ]),
   },
 ];
