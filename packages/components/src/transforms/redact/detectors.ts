@@ -52,6 +52,6 @@ export const DETECTORS: Record<BuiltinDetector, Detector> = {
   email: { name: 'email', regex: /\b[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}\b/g, mayMatch: (t) => t.includes('@') },
   credit_card: { name: 'credit_card', regex: /\b\d(?:[ -]?\d){12,18}\b/g, mayMatch: hasDigitRun(4), accept: luhnValid },
   us_ssn: { name: 'us_ssn', regex: /\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b/g, mayMatch: (t) => t.includes('-') },
-  ipv6: { name: 'ipv6', regex: /(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{1,4}|:)(?::[0-9A-Fa-f]{0,4}){2,7}(?![0-9A-Fa-f:])/g, mayMatch: (t) => t.includes(':'), accept: (v) => isIPv6(v) },
-  ipv4: { name: 'ipv4', regex: /\b(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\b/g, mayMatch: (t) => t.includes('.') },
+  ipv6: { name: 'ipv6', regex: /(?<![0-9A-Za-z:.])(?:[0-9A-Fa-f]{1,4}|:)(?::[0-9A-Fa-f]{0,4}){1,7}(?![0-9A-Za-z:])/g, mayMatch: (t) => t.includes(':'), accept: (v) => isIPv6(v) },
+  ipv4: { name: 'ipv4', regex: /(?<!\d|\d\.)(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\d|\.\d)/g, mayMatch: (t) => t.includes('.') },
 };
