@@ -73,6 +73,7 @@ export class FileTailer {
   /** When the path stopped pointing to this file (renamed away or deleted). */
   goneSince: number | undefined;
   private lastGrowth = Date.now();
+  private lastMtimeMs = 0;
   private running: Promise<void> | undefined;
   private again = false;
   private inflight: Promise<void> | undefined;
@@ -141,17 +142,21 @@ export class FileTailer {
     const now = Date.now();
     if (!this.fh) return;
     const fh = this.fh;
-    let size = (await fh.stat()).size;
+    const st = await fh.stat();
+    let size = st.size;
+    // Same size but written since the last look: a truncation followed by as many bytes as were there.
+    const touched = st.mtimeMs !== this.lastMtimeMs;
+    this.lastMtimeMs = st.mtimeMs;
     if (size < this.readPos) {
       await this.truncated();
       size = (await fh.stat()).size;
-    } else if (!this.copyHold && size > this.readPos && this.fpLen < this.host.cfg.fingerprint_bytes) {
-      // The file is still shorter than a full fingerprint: grow it, and notice a rewrite of the start.
+    } else if (!this.copyHold && (size > this.readPos || (touched && size > 0))) {
+      // Grown: make sure it is still the same content (a truncation followed by more writes than were there is no shrink).
       const old = await readFingerprint(fh, this.fpLen);
       if (old.fp !== this.fp) {
         await this.truncated();
         size = (await fh.stat()).size;
-      } else {
+      } else if (this.fpLen < this.host.cfg.fingerprint_bytes) {
         const next = await readFingerprint(fh, this.host.cfg.fingerprint_bytes);
         this.fp = next.fp;
         this.fpLen = next.len;
