@@ -9,8 +9,9 @@ import { storageSuite } from './storage-suite.js';
 import { retentionSuite } from './retention-suite.js';
 import { ingestSuite } from './ingest-suite.js';
 import { normalizeSuite } from './normalize-suite.js';
+import { agentSuite } from './agent-suite.js';
 
-const SUITES = ['storage', 'ingest', 'retention', 'normalize'] as const;
+const SUITES = ['storage', 'ingest', 'retention', 'normalize', 'agent'] as const;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -24,6 +25,8 @@ const { positionals, values } = parseArgs({
     plaintext: { type: 'boolean', default: false },
     'server-records': { type: 'string' },
     rounds: { type: 'string' },
+    /** agent: size of the tailed file. */
+    mib: { type: 'string' },
   },
 });
 
@@ -64,5 +67,6 @@ for (const suite of requested) {
       await normalizeSuite({ records: Number(values.records ?? 200_000), seed: Number(values.seed), serverRecords: Number(values['server-records'] ?? 200_000), rounds: Number(values.rounds ?? 3) }),
     );
   }
+  if (suite === 'agent') saveResults('agent', await agentSuite({ mib: Number(values.mib ?? 256), keep: values.keep }));
 }
 process.stdout.write(`\nresults merged into bench/results/latest.json\n`);

@@ -284,11 +284,11 @@ test('a full disk buffer stops the agent reading (RSS bounded); everything arriv
   const logs = join(dir, 'full', 'logs');
   mkdirSync(logs, { recursive: true });
   const marker = randomUUID();
-  // ~60 MiB of poorly compressible lines: many times the 2 MiB buffer.
+  // ~40 MiB of poorly compressible lines: many times the 2 MiB buffer (fewer lines than the query limit of 200,000).
   const lines: string[] = [];
   const fd = openSync(join(logs, 'app.log'), 'w');
-  for (let i = 0; i < 300_000; i++) {
-    const line = `${marker} line ${i} ${randomBytes(80).toString('base64')}`;
+  for (let i = 0; i < 150_000; i++) {
+    const line = `${marker} line ${i} ${randomBytes(160).toString('base64')}`;
     lines.push(line);
     if (lines.length % 10_000 === 0) writeSync(fd, lines.slice(-10_000).join('\n') + '\n');
   }

@@ -1,0 +1,198 @@
+/**
+ * `npm run bench -- agent`: one file tailed and shipped. The file (Envoy
+ * access-log-like lines, ~200 B) is written first, then each shipper reads
+ * it from the start and sends it over loopback:
+ *
+ * - meshlog agent: `file` source -> `meshlog` sink (disk buffer, OTLP/HTTP
+ *   protobuf + gzip) -> a local `meshlog server` (embedded store); timed
+ *   until the agent's sink reports every line delivered (the server's 2xx,
+ *   i.e. durable in the store); RSS sampled from /proc during the run;
+ * - rsyslog imfile -> omfwd (TCP) and syslog-ng file() -> network() (TCP)
+ *   into a line-counting Node receiver, timed until every line arrived.
+ *
+ * Keys: agent.file_mib_per_s, agent.rss_mib, agent.read_mib_per_s (into the
+ * disk buffer), peer.rsyslog_file_mib_per_s, peer.syslog_ng_file_mib_per_s.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { printTable, type Figures } from './results.js';
+import { freePort, startBenchServer } from './server-child.js';
+import { findRsyslog, startChild, syslogNgVersion, which } from './syslog-peers.js';
+
+const BIN = fileURLToPath(new URL('../../packages/cli/bin/meshlog.js', import.meta.url));
+const MiB = 1024 * 1024;
+
+function writeDataset(path: string, mib: number): { lines: number; bytes: number } {
+  const fd = openSync(path, 'w');
+  let lines = 0;
+  let bytes = 0;
+  const methods = ['GET', 'POST', 'PUT', 'DELETE'];
+  const paths = ['/api/v1/orders', '/api/v1/cart', '/healthz', '/api/v2/users/42', '/checkout/confirm'];
+  while (bytes < mib * MiB) {
+    const chunk: string[] = [];
+    for (let i = 0; i < 5000; i++, lines++) {
+      const t = new Date(1_700_000_000_000 + lines * 7).toISOString();
+      chunk.push(
+        `[${t}] "${methods[lines % 4]} ${paths[lines % 5]}?id=${lines} HTTP/1.1" ${lines % 17 === 0 ? 503 : 200} - via_upstream - "-" 0 ${(lines * 37) % 9000} ${lines % 300} ${lines % 290} "-" "curl/8.5" "${(lines * 2654435761 >>> 0).toString(16)}-req" "svc.ns.svc.cluster.local" "10.0.${lines % 250}.7:8080"`,
+      );
+    }
+    const text = chunk.join('\n') + '\n';
+    writeSync(fd, text);
+    bytes += Buffer.byteLength(text);
+  }
+  closeSync(fd);
+  return { lines, bytes };
+}
+
+/** A TCP receiver counting newline-terminated messages. */
+async function lineReceiver(): Promise<{ port: number; count(): number; close(): void }> {
+  let n = 0;
+  const server = createServer((s) => {
+    s.on('data', (d: Buffer) => {
+      for (let i = d.indexOf(10); i >= 0; i = d.indexOf(10, i + 1)) n++;
+    });
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const a = server.address();
+  return { port: typeof a === 'object' && a ? a.port : 0, count: () => n, close: () => server.close() };
+}
+
+async function waitUntil(done: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await done()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+async function runAgent(dir: string, file: string, lines: number, bytes: number): Promise<Figures> {
+  const server = await startBenchServer(join(dir, 'server'));
+  const port = await freePort();
+  const config = join(dir, 'agent.yaml');
+  writeFileSync(join(dir, 'token'), server.token);
+  writeFileSync(
+    config,
+    `agent:\n  data_dir: ${join(dir, 'agent')}\n  http: { port: ${port} }\nsources:\n  f: { type: file, include: [${file}], start_at: beginning }\nsinks:\n  s: { type: meshlog, inputs: [f], endpoint: "${server.url}", token_file: ${join(dir, 'token')}, disk_buffer: { max_bytes: 1073741824 } }\n`,
+  );
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, [BIN, 'agent', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  let peakRss = 0;
+  const sample = setInterval(() => {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'));
+      if (m) peakRss = Math.max(peakRss, Number(m[1]) / 1024);
+    } catch {
+      // exited
+    }
+  }, 100);
+  const metric = async (name: string): Promise<number> => {
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(name + '{'));
+      return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+    } catch {
+      return 0;
+    }
+  };
+  let readSeconds = 0;
+  const ok = await waitUntil(async () => {
+    if (!readSeconds && (await metric('meshlog_component_sent_records_total')) >= lines) readSeconds = (performance.now() - t0) / 1000;
+    return (await metric('meshlog_sink_delivered_records_total')) >= lines;
+  }, 600_000);
+  const seconds = (performance.now() - t0) / 1000;
+  clearInterval(sample);
+  proc.kill('SIGTERM');
+  await new Promise((r) => proc.once('exit', r));
+  await server.stop();
+  if (!ok) throw new Error('bench agent: not every line was delivered within 10 minutes');
+  return {
+    'agent.file_mib_per_s': Number((bytes / MiB / seconds).toFixed(1)),
+    'agent.read_mib_per_s': Number((bytes / MiB / (readSeconds || seconds)).toFixed(1)),
+    'agent.rss_mib': Number(peakRss.toFixed(0)),
+    'agent.seconds': Number(seconds.toFixed(2)),
+  };
+}
+
+async function runPeer(start: (port: number) => ReturnType<typeof startChild>, lines: number, bytes: number): Promise<number | string> {
+  const rx = await lineReceiver();
+  const t0 = performance.now();
+  const child = start(rx.port);
+  const ok = await waitUntil(() => rx.count() >= lines || child.proc.exitCode !== null, 600_000);
+  const seconds = (performance.now() - t0) / 1000;
+  await child.stop();
+  rx.close();
+  if (!ok || rx.count() < lines) return `failed (${rx.count()} of ${lines} lines): ${child.output().slice(-300)}`;
+  return Number((bytes / MiB / seconds).toFixed(1));
+}
+
+export async function agentSuite(opts: { mib: number; keep: boolean }): Promise<Figures> {
+  const dir = mkdtempSync(join(tmpdir(), 'meshlog-bench-agent-'));
+  const file = join(dir, 'access.log');
+  const { lines, bytes } = writeDataset(file, opts.mib);
+  process.stdout.write(`agent bench: ${lines} lines, ${(bytes / MiB).toFixed(1)} MiB in ${file}\n`);
+  const figures: Figures = { 'agent.lines': lines, 'agent.file_mib': Number((bytes / MiB).toFixed(1)) };
+  try {
+    mkdirSync(join(dir, 'meshlog'));
+    Object.assign(figures, await runAgent(join(dir, 'meshlog'), file, lines, bytes));
+
+    const rs = findRsyslog();
+    if (typeof rs === 'string') figures['peer.rsyslog_file_mib_per_s'] = `skipped: ${rs}`;
+    else {
+      const d = join(dir, 'rsyslog');
+      mkdirSync(d);
+      figures['peer.rsyslog_file_mib_per_s'] = await runPeer((port) => {
+        const conf = join(d, 'rsyslog.conf');
+        writeFileSync(
+          conf,
+          [
+            `global(workDirectory="${d}" maxMessageSize="64k")`,
+            `module(load="imfile")`,
+            `input(type="imfile" File="${file}" Tag="bench:" ruleset="fwd")`,
+            `ruleset(name="fwd") { action(type="omfwd" target="127.0.0.1" port="${port}" protocol="tcp" template="RSYSLOG_ForwardFormat") }`,
+            '',
+          ].join('\n'),
+        );
+        return startChild(rs.bin, ['-n', '-f', conf, '-i', join(d, 'rsyslogd.pid'), '-M', rs.moduleDir], d);
+      }, lines, bytes);
+    }
+
+    const ng = which('syslog-ng');
+    const version = ng ? syslogNgVersion(ng) : undefined;
+    if (!ng || !version) figures['peer.syslog_ng_file_mib_per_s'] = 'skipped: syslog-ng not installed (apt-get install syslog-ng-core)';
+    else {
+      const d = join(dir, 'syslog-ng');
+      mkdirSync(d);
+      figures['peer.syslog_ng_file_mib_per_s'] = await runPeer((port) => {
+        const conf = join(d, 'syslog-ng.conf');
+        writeFileSync(
+          conf,
+          [
+            `@version: ${version}`,
+            `options { log-msg-size(65536); };`,
+            `source s_file { file("${file}" flags(no-parse) follow-freq(1)); };`,
+            `destination d_net { network("127.0.0.1" port(${port}) transport("tcp")); };`,
+            `log { source(s_file); destination(d_net); };`,
+            '',
+          ].join('\n'),
+        );
+        return startChild(ng, ['-F', '--no-caps', '-f', conf, '-p', join(d, 'syslog-ng.pid'), '-R', join(d, 'syslog-ng.persist'), '-c', join(d, 'syslog-ng.ctl')], d);
+      }, lines, bytes);
+    }
+  } finally {
+    if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+  }
+  const num = (k: string): number => (typeof figures[k] === 'number' ? (figures[k] as number) : NaN);
+  if (Number.isFinite(num('peer.rsyslog_file_mib_per_s'))) figures['agent.vs_rsyslog'] = Number((num('agent.file_mib_per_s') / num('peer.rsyslog_file_mib_per_s')).toFixed(2));
+  if (Number.isFinite(num('peer.syslog_ng_file_mib_per_s'))) figures['agent.vs_syslog_ng'] = Number((num('agent.file_mib_per_s') / num('peer.syslog_ng_file_mib_per_s')).toFixed(2));
+  printTable(
+    `agent: one ${(bytes / MiB).toFixed(0)} MiB file tailed and shipped over loopback`,
+    Object.entries(figures).map(([k, v]) => [k, v]),
+  );
+  return figures;
+}
