@@ -182,13 +182,14 @@ test('copytruncate rotation under continuous writes: every line exactly once (th
     const warmup = [`${marker} warmup`];
     writeFileSync(path, warmup[0] + '\n');
     await waitForLines(marker, warmup);
+    // A rotation every ~0.5 s (logrotate runs hourly or daily): continuous writes, but each generation is seen by the agent.
     const lines = await writeLines(path, marker, 6000, 1000, (k) => {
       // logrotate's copytruncate: copy, then truncate in place (the writer keeps its O_APPEND descriptor).
       copyFileSync(path, join(logs, `app.log.${k}`));
       const fd = openSync(path, 'r+');
       ftruncateSync(fd, 0);
       closeSync(fd);
-    });
+    }, 10);
     lines.push(...warmup);
     assertExactlyOnce(await waitForLines(marker, lines, 30_000), lines);
   } catch (err) {

@@ -28,7 +28,9 @@
  * acknowledged (at most one batch in flight per file plus the batch being
  * cut), and what was acknowledged in the last ~50 ms before a crash (the
  * checkpoint write coalescing). copytruncate loses, as with every tailer,
- * what the writer appends between logrotate's copy and its truncate.
+ * what the writer appends between logrotate's copy and its truncate, and a
+ * whole generation when the file is copytruncated twice between two looks
+ * (the middle copy's content was never seen, so nothing recognises it).
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
@@ -249,6 +251,8 @@ export class FileSource implements Source {
 
   /** After `tailer` was truncated: its old content's rest is in a copy beside it (copytruncate); drain it from `from`. */
   private async drainCopy(tailer: FileTailer, oldFp: string, oldFpLen: number, from: number): Promise<void> {
+    // Nothing of the old content was seen: there is no fingerprint to recognise its copy by.
+    if (oldFpLen === 0) return;
     const held = [...this.tailers.values()].find((t) => t.copyHold && t.fp === oldFp && t.fpLen === oldFpLen);
     if (held) {
       held.releaseCopy(from);

@@ -143,19 +143,22 @@ export class FileTailer {
     if (!this.fh) return;
     const fh = this.fh;
     const st = await fh.stat();
-    let size = st.size;
+    const size = st.size;
     // Same size but written since the last look: a truncation followed by as many bytes as were there.
     const touched = st.mtimeMs !== this.lastMtimeMs;
     this.lastMtimeMs = st.mtimeMs;
     if (size < this.readPos) {
       await this.truncated();
-      size = (await fh.stat()).size;
+      // Look again from the top: while the copy was searched for, the file may have been rotated once more.
+      this.again = true;
+      return;
     } else if (!this.copyHold && (size > this.readPos || (touched && size > 0))) {
       // Grown: make sure it is still the same content (a truncation followed by more writes than were there is no shrink).
       const old = await readFingerprint(fh, this.fpLen);
       if (old.fp !== this.fp) {
         await this.truncated();
-        size = (await fh.stat()).size;
+        this.again = true;
+        return;
       } else if (this.fpLen < this.host.cfg.fingerprint_bytes) {
         const next = await readFingerprint(fh, this.host.cfg.fingerprint_bytes);
         this.fp = next.fp;
@@ -179,7 +182,6 @@ export class FileTailer {
         } else this.hold(line);
         if (this.pending.length >= this.host.cfg.batch_max_records || this.pendingBytes >= this.host.cfg.batch_max_bytes) await this.send();
       }
-      if (this.readPos >= size) size = (await fh.stat()).size;
     }
     if (this.joiner) {
       const out: Line[] = [];
@@ -187,7 +189,10 @@ export class FileTailer {
       for (const l of out) this.hold(l);
     }
     if (this.pending.length > 0) await this.send();
-    await this.maybeClose(size);
+    // Grown meanwhile: another pass, which checks the file's identity again before reading on.
+    const now2 = (await fh.stat()).size;
+    if (now2 > this.readPos) this.again = true;
+    await this.maybeClose(Math.max(size, now2));
   }
 
   private hold(line: Line): void {
@@ -244,11 +249,12 @@ export class FileTailer {
     this.readPos = this.ackPos = 0;
     this.splitter.reset(0);
     this.joiner?.reset();
+    await this.host.copyTruncated(this, oldFp, oldLen, from);
+    // The identity of the new content, taken after the (slow) copy search: the next pass checks it before reading.
     const fresh = await readFingerprint(this.fh!, this.host.cfg.fingerprint_bytes);
     this.fp = fresh.fp;
     this.fpLen = fresh.len;
     this.saveCheckpoint();
-    await this.host.copyTruncated(this, oldFp, oldLen, from);
   }
 
   private async send(): Promise<void> {
