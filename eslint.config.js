@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'bench/results/**', 'packages/web/dist/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'bench/results/**', 'packages/ui/dist/**', 'packages/ui/build/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -33,6 +33,11 @@ export default tseslint.config(
     files: ['packages/logql/src/**/*.ts'],
     ignores: ['packages/logql/src/**/*.test.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'path', 'os', 'crypto'] }] },
+  },
+  {
+    // The web UI talks to the server over its public HTTP APIs only; of the workspace it shares the pure query language.
+    files: ['packages/ui/src/**/*.ts', 'packages/ui/src/**/*.tsx'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['@meshlog/server', '@meshlog/store', '@meshlog/core', '@meshlog/components', '@meshlog/agent', 'node:*'] }] },
   },
   {
     // The agent installs light: it must never reach the store (chDB) or the server.

@@ -9,9 +9,10 @@ import { storageSuite } from './storage-suite.js';
 import { retentionSuite } from './retention-suite.js';
 import { ingestSuite } from './ingest-suite.js';
 import { normalizeSuite } from './normalize-suite.js';
+import { integritySuite } from './integrity-suite.js';
 import { agentSuite } from './agent-suite.js';
 
-const SUITES = ['storage', 'ingest', 'retention', 'normalize', 'agent'] as const;
+const SUITES = ['storage', 'ingest', 'retention', 'normalize', 'integrity', 'agent'] as const;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -65,6 +66,12 @@ for (const suite of requested) {
     saveResults(
       'normalize',
       await normalizeSuite({ records: Number(values.records ?? 200_000), seed: Number(values.seed), serverRecords: Number(values['server-records'] ?? 200_000), rounds: Number(values.rounds ?? 3) }),
+    );
+  }
+  if (suite === 'integrity') {
+    saveResults(
+      'integrity',
+      await integritySuite({ records: Number(values.records ?? 200_000), rounds: Number(values.rounds ?? 3), seed: Number(values.seed), concurrency: Number(values.concurrency), keep: values.keep }),
     );
   }
   if (suite === 'agent') saveResults('agent', await agentSuite({ mib: Number(values.mib ?? 256), keep: values.keep }));

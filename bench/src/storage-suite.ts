@@ -5,8 +5,10 @@
  * protobuf into a `meshlog server` child process, durable acks), then
  * measures bytes on disk per record (after merges) and store query
  * latencies (median of 5 runs, through the store's own query compiler where
- * one exists). Peers in the same run: `grep -c` over the raw NDJSON and
- * `zstd -3` of it.
+ * one exists), and two LogQL queries through the Loki API of a server
+ * restarted on the same data (the metric fast path; the evaluator over a
+ * `| json` pipeline). Peers in the same run: `grep -c` over the raw NDJSON
+ * and `zstd -3` of it.
  *
  * The store is encrypted at rest as the server's default has it (a key file
  * generated beside the bench's data dir); `--plaintext` measures the same
@@ -121,12 +123,23 @@ export async function storageSuite(opts: StorageOptions): Promise<Figures> {
   );
   await store.close();
 
+  // LogQL through the Loki API, on the same (merged) data: a server on the data directory again.
+  const logql = await logqlTimings(dataDir, configFile, ds.startMs, ds.endMs);
+
   // Peers over the raw NDJSON.
   const grepTimes: number[] = [];
   for (let i = 0; i < 3; i++) {
     const t = performance.now();
     const g = spawnSync('grep', ['-c', NEEDLE, ndjsonPath], { encoding: 'utf8' });
     grepTimes.push(performance.now() - t);
+    if (g.status !== 0) throw new Error(`grep failed: ${g.stderr}`);
+  }
+  // A floor for the LogQL count: one sequential scan of the raw text for the same word.
+  const grepErrorTimes: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    const g = spawnSync('grep', ['-c', 'error', ndjsonPath], { encoding: 'utf8' });
+    grepErrorTimes.push(performance.now() - t);
     if (g.status !== 0) throw new Error(`grep failed: ${g.stderr}`);
   }
   const z = spawnSync('sh', ['-c', `zstd -3 -q -c ${JSON.stringify(ndjsonPath)} | wc -c`], { encoding: 'utf8' });
@@ -148,9 +161,13 @@ export async function storageSuite(opts: StorageOptions): Promise<Figures> {
     'query.histogram_ms': round(histogram),
     'query.latest100_ms': round(latest100),
     'query.trace_lookup_ms': round(traceLookup),
+    'query.logql_count_over_time_ms': round(logql.countMs),
+    'query.logql_topk_json_ms': round(logql.topkMs),
     'peer.grep_needle_ms': round(median(grepTimes)),
+    'peer.grep_error_count_ms': round(median(grepErrorTimes)),
     'peer.zstd_bytes_per_record': Number((zstdBytes / ds.records).toFixed(1)),
     'ratio.needle_vs_grep': Number((needleAll / median(grepTimes)).toFixed(3)),
+    'ratio.logql_count_vs_grep': Number((logql.countMs / median(grepErrorTimes)).toFixed(3)),
     'ratio.bytes_vs_zstd': Number((bytesOnDisk / stored / (zstdBytes / ds.records)).toFixed(3)),
   };
   printTable(`storage: ${stored.toLocaleString()} records, ${encryption.kind === 'plaintext' ? 'plaintext' : 'encrypted (AES-256-CTR)'} at rest`, [
@@ -167,11 +184,58 @@ export async function storageSuite(opts: StorageOptions): Promise<Figures> {
     ['per-minute histogram ms', figures['query.histogram_ms']!, 'target <= 300'],
     ['latest 100 of one service ms', figures['query.latest100_ms']!, 'target <= 50'],
     ['lookup by trace id ms', figures['query.trace_lookup_ms']!, 'target <= 50'],
+    ['LogQL sum by (service_name) (count_over_time(|= "error" [1m])), 24 h, step 1m, ms', figures['query.logql_count_over_time_ms']!, 'target <= 300 (at 10 M)'],
+    ['grep -c error ms (peer)', figures['peer.grep_error_count_ms']!],
+    ['LogQL topk(5, sum by (service_name) (rate(| json | response_code >= 500 [5m]))), 24 h, step 5m, ms', figures['query.logql_topk_json_ms']!, 'no target in the brief'],
   ]);
   process.stdout.write(`largest columns (compressed bytes/record): ${columns.rows.map((c) => `${c.name} ${(Number(c.c) / stored).toFixed(1)}`).join(', ')}\n`);
   if (!opts.keep) rmSync(dir, { recursive: true, force: true });
   else log(`kept ${dir}`);
   return figures;
+}
+
+/** The fast-path count (one GROUP BY in ClickHouse). */
+export const LOGQL_COUNT = 'sum by (service_name) (count_over_time({service_name=~".+"} |= "error" [1m]))';
+/**
+ * The evaluator path: a parser and a numeric label filter. Istio's JSON
+ * access lines (one service in ten) carry response_code; the line filter
+ * keeps the parser to those lines, as a Grafana user would write it.
+ */
+export const LOGQL_TOPK = 'topk(5, sum by (service_name) (rate({service_name=~".+"} |= `"response_code"` | json | response_code >= 500 [5m])))';
+
+/** Median of 5 runs of each LogQL query over the whole 24 h through `/loki/api/v1/query_range`. */
+async function logqlTimings(dataDir: string, configFile: string | undefined, startMs: number, endMs: number): Promise<{ countMs: number; topkMs: number }> {
+  const server = await startBenchServer(dataDir, configFile ? ['--config', configFile] : []);
+  try {
+    const run = async (name: string, query: string, stepS: number): Promise<number> => {
+      const u = new URL(`${server.url}/loki/api/v1/query_range`);
+      u.searchParams.set('query', query);
+      u.searchParams.set('start', String(BigInt(startMs) * 1_000_000n));
+      u.searchParams.set('end', String(BigInt(endMs + 1000) * 1_000_000n));
+      u.searchParams.set('step', String(stepS));
+      const times: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const t = performance.now();
+        const r = await fetch(u, { headers: { authorization: `Bearer ${server.token}` } });
+        const text = await r.text();
+        times.push(performance.now() - t);
+        if (!r.ok) throw new Error(`${name}: HTTP ${r.status} ${text}`);
+        if (i === 0) {
+          const series = (JSON.parse(text) as { data: { result: unknown[] } }).data.result.length;
+          if (series === 0) throw new Error(`${name}: no series; the dataset should have matching lines`);
+          log(`${name}: ${series} series`);
+        }
+      }
+      const m = median(times);
+      log(`${name}: ${m.toFixed(1)} ms`);
+      return m;
+    };
+    const countMs = await run('LogQL count_over_time by service', LOGQL_COUNT, 60);
+    const topkMs = await run('LogQL topk over | json', LOGQL_TOPK, 300);
+    return { countMs, topkMs };
+  } finally {
+    await server.stop();
+  }
 }
 
 function round(ms: number): number {

@@ -57,7 +57,13 @@ test('the v8 client accepts the server (product check, GET /) and its bulk helpe
     const got = linesOf(res.body);
     assert.equal(got.length, 300);
     assert.deepEqual([...got].sort(), docs.map((d) => d.message).sort());
-    assert.deepEqual(res.body.data.result[0]!.stream, { deployment_environment_name: 'prod', k8s_namespace_name: 'shop', k8s_pod_name: 'cart-es-7d9', service_name: 'cart-es' });
+    // The stream labels, and the documents' fields as structured metadata (part of a result's labels, as in Loki 3).
+    const stream = res.body.data.result[0]!.stream;
+    assert.deepEqual(
+      Object.fromEntries(['deployment_environment_name', 'k8s_namespace_name', 'k8s_pod_name', 'service_name'].map((k) => [k, stream[k]])),
+      { deployment_environment_name: 'prod', k8s_namespace_name: 'shop', k8s_pod_name: 'cart-es-7d9', service_name: 'cart-es' },
+    );
+    assert.equal(stream['http_request_method'], 'GET');
   } finally {
     await client.close();
   }
@@ -151,8 +157,11 @@ test('GET / answers Elasticsearch clients only and leaves / to browsers; probes 
   assert.equal(((await asClient.json()) as { version: { build_flavor: string } }).version.build_flavor, 'default');
   const head = await fetch(`${server.url}/`, { method: 'HEAD', headers: { ...auth, accept: 'application/json' } });
   assert.equal(head.status, 200);
-  const asBrowser = await fetch(`${server.url}/`, { headers: { ...auth, accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
-  assert.equal(asBrowser.status, 404, 'a browser asking for / does not get Elasticsearch JSON');
+  // A browser reaches the web UI's redirect instead (packages/server/src/http/ui-routes.ts).
+  const asBrowser = await fetch(`${server.url}/`, { headers: { ...auth, accept: 'text/html,application/xhtml+xml,*/*;q=0.8' }, redirect: 'manual' });
+  assert.equal(asBrowser.status, 302, 'a browser asking for / does not get Elasticsearch JSON');
+  assert.equal(asBrowser.headers.get('location'), '/ui/');
+  assert.equal(asBrowser.headers.get('x-elastic-product'), null);
   await asBrowser.body?.cancel();
   const license = await fetch(`${server.url}/_license`, { headers: auth });
   assert.equal(((await license.json()) as { license: { status: string } }).license.status, 'active');

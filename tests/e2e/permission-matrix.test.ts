@@ -50,10 +50,23 @@ const esNamed = (kind: string): Record<string, SampleOf> =>
     ['PUT', 'POST', 'GET', 'HEAD'].map((m) => [`${m} /${kind}/:name`, () => ({ path: `/${kind}/matrix`, ...(m === 'PUT' || m === 'POST' ? { body: '{}', headers: { 'content-type': 'application/json' } } : {}) })]),
   );
 const bulk = `{"index":{"_index":"matrix"}}\n{"message":"matrix bulk"}\n`;
+/** Loki's API takes POST parameters form-encoded. */
+const lokiForm = (path: string, params: Record<string, string>): Sample => ({ path, body: new URLSearchParams(params).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
 
 /** One sample request per route: `METHOD /route` → path (params filled) and body. */
+/** A route's row: `METHOD url`, or `METHOD url (public)` for a public route sharing its path with a guarded one. */
+function keyOf(r: { method: string; url: string; access: RouteRule['access'] }): string {
+  const key = `${r.method} ${r.url}`;
+  return 'public' in r.access && SAMPLES[`${key} (public)`] ? `${key} (public)` : key;
+}
+
 const SAMPLES: Record<string, SampleOf> = {
   'GET /ready': () => ({ path: '/ready' }),
+  // The web UI's files (public: they hold no data; `npm test` builds them first). A browser's `GET /`
+  // (Accept: text/html) reaches the UI's redirect, the public route of the same path as Elasticsearch's.
+  'GET / (public)': () => ({ path: '/', headers: { accept: 'text/html' } }),
+  'GET /ui': () => ({ path: '/ui' }),
+  'GET /ui/*': () => ({ path: '/ui/explore' }),
   'GET /metrics': () => ({ path: '/metrics' }),
   'POST /v1/logs': () => ({ path: '/v1/logs', body: otlpJsonLogs(['matrix ingest']), headers: { 'content-type': 'application/json' } }),
   'POST /v1/traces': () => ({ path: '/v1/traces', body: otlpJsonTrace(randomUUID().replaceAll('-', '')).body, headers: { 'content-type': 'application/json' } }),
@@ -94,10 +107,28 @@ const SAMPLES: Record<string, SampleOf> = {
   ...esNamed('_ingest/pipeline'),
   ...esNamed('_data_stream'),
   'GET /loki/api/v1/query_range': () => ({ path: `/loki/api/v1/query_range?query=${encodeURIComponent('{service_name="matrix-svc"}')}&since=1h` }),
-  'GET /loki/api/v1/query': () => ({ path: `/loki/api/v1/query?query=${encodeURIComponent('{service_name="matrix-svc"}')}` }),
+  'POST /loki/api/v1/query_range': () => lokiForm('/loki/api/v1/query_range', { query: '{service_name="matrix-svc"}', since: '1h' }),
+  'GET /loki/api/v1/query': () => ({ path: `/loki/api/v1/query?query=${encodeURIComponent('sum by (service_name) (count_over_time({service_name="matrix-svc"}[1h]))')}` }),
+  'POST /loki/api/v1/query': () => lokiForm('/loki/api/v1/query', { query: 'count_over_time({service_name="matrix-svc"} |= "matrix" [1h])' }),
   'GET /loki/api/v1/labels': () => ({ path: '/loki/api/v1/labels' }),
+  'POST /loki/api/v1/labels': () => lokiForm('/loki/api/v1/labels', { query: '{service_name="matrix-svc"}' }),
   'GET /loki/api/v1/label/:name/values': () => ({ path: '/loki/api/v1/label/service_name/values' }),
+  'POST /loki/api/v1/label/:name/values': () => lokiForm('/loki/api/v1/label/service_name/values', { since: '1h' }),
+  'GET /loki/api/v1/series': () => ({ path: `/loki/api/v1/series?match[]=${encodeURIComponent('{service_name=~"matrix.*"}')}` }),
+  'POST /loki/api/v1/series': () => lokiForm('/loki/api/v1/series', { 'match[]': '{service_name=~"matrix.*"}' }),
+  'GET /loki/api/v1/index/stats': () => ({ path: `/loki/api/v1/index/stats?query=${encodeURIComponent('{service_name="matrix-svc"}')}` }),
+  'POST /loki/api/v1/index/stats': () => lokiForm('/loki/api/v1/index/stats', { query: '{service_name="matrix-svc"}' }),
+  'GET /loki/api/v1/index/volume': () => ({ path: `/loki/api/v1/index/volume?query=${encodeURIComponent('{service_name=~"matrix.*"}')}` }),
+  'POST /loki/api/v1/index/volume': () => lokiForm('/loki/api/v1/index/volume', { query: '{service_name=~"matrix.*"}' }),
+  'GET /loki/api/v1/index/volume_range': () => ({ path: `/loki/api/v1/index/volume_range?query=${encodeURIComponent('{service_name=~"matrix.*"}')}&step=60` }),
+  'POST /loki/api/v1/index/volume_range': () => lokiForm('/loki/api/v1/index/volume_range', { query: '{service_name=~"matrix.*"}', step: '60' }),
+  'GET /loki/api/v1/format_query': () => ({ path: `/loki/api/v1/format_query?query=${encodeURIComponent('{a="b"}')}` }),
+  'POST /loki/api/v1/format_query': () => lokiForm('/loki/api/v1/format_query', { query: '{a="b"}' }),
+  'GET /loki/api/v1/status/buildinfo': () => ({ path: '/loki/api/v1/status/buildinfo' }),
+  // A plain GET (no WebSocket upgrade): refused with 400 once the route rule let it through.
+  'GET /loki/api/v1/tail': () => ({ path: `/loki/api/v1/tail?query=${encodeURIComponent('{service_name="matrix-svc"}')}` }),
   'GET /api/v2/trace/:traceId': () => ({ path: `/api/v2/trace/${TRACE_ID}` }),
+  'GET /api/v1/traces/:traceId': () => ({ path: `/api/v1/traces/${TRACE_ID}?logs=true` }),
   'GET /api/v1/audit/export': () => ({ path: '/api/v1/audit/export?since=1h' }),
   'GET /api/v1/integrity/checkpoints': () => ({ path: '/api/v1/integrity/checkpoints' }),
   'GET /api/v1/integrity/proof/inclusion': () => ({ path: '/api/v1/integrity/proof/inclusion?table=logs&seq=1&row=0' }),
@@ -206,16 +237,16 @@ after(async () => {
 });
 
 test('every endpoint has a row in the matrix', () => {
-  const missing = server.routes.map((r) => `${r.method} ${r.url}`).filter((k) => !SAMPLES[k]);
+  const missing = server.routes.map(keyOf).filter((k) => !SAMPLES[k]);
   assert.deepEqual(missing, [], 'endpoints without a permission-matrix row: add them to SAMPLES');
-  const stale = Object.keys(SAMPLES).filter((k) => !server.routes.some((r) => `${r.method} ${r.url}` === k));
+  const stale = Object.keys(SAMPLES).filter((k) => !server.routes.some((r) => keyOf(r) === k));
   assert.deepEqual(stale, [], 'rows for endpoints that no longer exist');
 });
 
 test('every role × every endpoint × own and other tenant, and no credentials', async () => {
   const failures: string[] = [];
   for (const route of server.routes as RouteRule[]) {
-    const sample = SAMPLES[`${route.method} ${route.url}`];
+    const sample = SAMPLES[keyOf(route)];
     if (!sample) continue;
     const label = `${route.method} ${route.url}`;
     // No credentials: only public routes answer.

@@ -129,7 +129,15 @@ export async function lokiQueryRange(
   u.searchParams.set('limit', '5000');
   for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
   const r = await fetch(u, { headers: { authorization: `Bearer ${server.token}` } });
-  return { status: r.status, body: (await r.json()) as never };
+  const text = await r.text();
+  // Loki's API answers errors as plain text (the message alone); keep it under `error` like a JSON error.
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = { error: text };
+  }
+  return { status: r.status, body: body as never };
 }
 
 export function linesOf(body: { data: { result: { values: [string, string][] }[] } }): string[] {

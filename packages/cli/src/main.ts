@@ -15,7 +15,7 @@ function int(name: string) {
   };
 }
 
-const program = new Command('meshlog')
+const program: Command = new Command('meshlog')
   .description('Log aggregation for service meshes, with evidence a SOC 2 auditor can verify.')
   .showHelpAfterError()
   .configureOutput({ outputError: (str, write) => write(str) });
@@ -165,23 +165,67 @@ token
     tokenRevoke(id, opts);
   });
 
-program
-  .command('query')
-  .description('run a LogQL query against a server')
-  .argument('<logql>', 'the LogQL query')
-  .option('--since <duration>', 'look back this far', '1h')
-  .option('--from <time>', 'start (RFC 3339 or Unix time); overrides --since')
-  .option('--to <time>', 'end (RFC 3339 or Unix time; default now)')
-  .option('--limit <n>', 'most lines to return', '100')
-  .addOption(new Option('--output <format>', 'output format').choices(['raw', 'jsonl', 'table']).default('raw'))
-  .addOption(new Option('--direction <d>', 'which end of the range to start from').choices(['backward', 'forward']))
-  .option('--server <url>', 'server URL (default $MESHLOG_SERVER or http://127.0.0.1:3100)')
-  .option('--token <token>', 'API token (default $MESHLOG_TOKEN or <data-dir>/admin.token)')
-  .option('--data-dir <dir>', 'where to find admin.token when no token is given (default data)')
-  .action(async (logql: string, opts) => {
-    const { queryCommand } = await import('./commands/query.js');
-    await queryCommand(logql, opts);
-  });
+const clientOptions = (c: Command): Command =>
+  c
+    .option('--server <url>', 'server URL (default $MESHLOG_SERVER or http://127.0.0.1:3100)')
+    .option('--token <token>', 'API token (default $MESHLOG_TOKEN or <data-dir>/admin.token)')
+    .option('--data-dir <dir>', 'where to find admin.token when no token is given (default data)');
+
+clientOptions(
+  program
+    .command('query')
+    .description("run a LogQL query against a server (also: 'query labels [name]', 'query series <selector...>')")
+    .argument('<logql>', 'the LogQL query')
+    .argument('[more...]', "with 'labels' or 'series': the label name or the selectors")
+    .option('--since <duration>', 'look back this far', '1h')
+    .option('--from <time>', 'start (RFC 3339 or Unix time); overrides --since')
+    .option('--to <time>', 'end (RFC 3339 or Unix time; default now)')
+    .option('--limit <n>', 'most lines to return', '100')
+    .option('--batch <n>', 'lines per request when --limit is larger (default 1000)')
+    .option('--step <duration>', 'resolution of metric queries (default: the server picks from the range)')
+    .option('--interval <duration>', 'log queries: at most one line per interval')
+    .option('--instant', 'evaluate a metric query at one instant (--time, default now) instead of over a range')
+    .option('--time <time>', 'the instant of --instant (RFC 3339 or Unix time)')
+    .option('--tail', 'follow new lines as they arrive (WebSocket) until interrupted')
+    .option('--delay-for <seconds>', 'with --tail: wait this long (at most 5 s) for late lines')
+    .option('--query <selector>', "with 'labels': only labels of streams matching this selector")
+    .addOption(new Option('--output <format>', 'output format').choices(['raw', 'default', 'jsonl', 'table']).default('raw'))
+    .addOption(new Option('--direction <d>', 'which end of the range to start from').choices(['backward', 'forward'])),
+).action(async (logql: string, more: string[], opts) => {
+  const { queryCommand, labelsCommand, seriesCommand } = await import('./commands/query.js');
+  if (logql === 'labels') await labelsCommand(more[0], opts);
+  else if (logql === 'series') await seriesCommand(more, opts);
+  else if (more.length > 0) throw new CliError(`unexpected arguments after the query: ${more.join(' ')} (quote the LogQL query as one argument)`);
+  else await queryCommand(logql, opts);
+});
+
+clientOptions(
+  program
+    .command('labels')
+    .description('list label names, or the values of one label')
+    .argument('[name]', 'the label whose values to list')
+    .option('--since <duration>', 'look back this far', '6h')
+    .option('--from <time>', 'start (RFC 3339 or Unix time); overrides --since')
+    .option('--to <time>', 'end (RFC 3339 or Unix time; default now)')
+    .option('--query <selector>', 'only labels of streams matching this selector'),
+).action(async (name: string | undefined, opts) => {
+  const { labelsCommand } = await import('./commands/query.js');
+  await labelsCommand(name, opts);
+});
+
+clientOptions(
+  program
+    .command('series')
+    .description('list the label sets of streams matching selectors')
+    .argument('[selectors...]', 'stream selectors such as \'{app="web"}\' (none: every stream)')
+    .option('--since <duration>', 'look back this far', '1h')
+    .option('--from <time>', 'start (RFC 3339 or Unix time); overrides --since')
+    .option('--to <time>', 'end (RFC 3339 or Unix time; default now)')
+    .addOption(new Option('--output <format>', 'output format').choices(['default', 'jsonl']).default('default')),
+).action(async (selectors: string[], opts) => {
+  const { seriesCommand } = await import('./commands/query.js');
+  await seriesCommand(selectors, opts);
+});
 
 program
   .command('demo')

@@ -13,7 +13,7 @@
  * `auth.certificate_rules` (transport/transport-security.ts). The files are
  * read before anything else, so a bad one fails the start naming it.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import { GRPC_INGEST_SERVICE, HTTP_INGEST_SERVICE, Pipeline, PipelineMetrics, ServiceMap, TRANSPORT_SECURITY_SERVICE, createLogger, type Logger } from '@meshlog/core';
@@ -23,7 +23,9 @@ import type { FastifyInstance } from 'fastify';
 import { createHttpApp } from './http/app.js';
 import { FastifyIngestHost } from './http/ingest-host.js';
 import { registerLokiRoutes } from './http/loki-routes.js';
+import { registerTailRoute } from './http/loki-tail.js';
 import { registerTraceRoutes } from './http/trace-routes.js';
+import { registerUiRoutes } from './http/ui-routes.js';
 import { registerAuditRoutes } from './http/audit-routes.js';
 import { registerRetentionRoutes } from './http/retention-routes.js';
 import { RetentionMetrics } from './retention/retention-metrics.js';
@@ -59,6 +61,9 @@ import { defaultKeyFile, loadSigningKey } from './integrity/signing-key.js';
  * authenticated (failed sign-ins, 401s, health probes).
  */
 export const OPERATOR_TENANT = 'default';
+
+/** This server's version (what `/loki/api/v1/status/buildinfo` reports beside the Loki API version). */
+export const SERVER_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export interface RunningServer {
   config: ServerConfig;
@@ -228,8 +233,11 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const pipeline = await Pipeline.build(config.pipeline, { dataDir, logger, metrics, services });
   await pipeline.start();
 
-  registerLokiRoutes(http, { maxEntriesLimit: config.limits.max_entries_limit, maxQueryRangeHours: config.limits.max_query_range_hours });
-  registerTraceRoutes(http);
+  const queryLimits = { maxEntriesLimit: config.limits.max_entries_limit, maxQueryRangeHours: config.limits.max_query_range_hours, maxQuerySeries: config.limits.max_query_series };
+  registerLokiRoutes(http, { ...queryLimits, version: SERVER_VERSION });
+  registerTailRoute(http, { maxEntriesLimit: config.limits.max_entries_limit, maxTailsPerIdentity: config.limits.max_concurrent_tail_requests, audit, logger: logger.child({ component: 'tail' }) });
+  registerTraceRoutes(http, { maxEntriesLimit: config.limits.max_entries_limit });
+  registerUiRoutes(http);
   // Segregation of duties: actions a second admin approves (retention cuts, purges, grants, key rotation).
   const approvals = new ApprovalService(new ApprovalCatalog(store.backend, store.database), { logger: logger.child({ component: 'approvals' }) });
   registerIdentityRoutes(http, { tokens, users, sessions, passwordMinLength: auth.passwords.min_length, approvals });

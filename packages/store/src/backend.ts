@@ -50,3 +50,11 @@ export class StoreError extends Error {
     this.name = 'StoreError';
   }
 }
+
+/** Names the scan limit ClickHouse hit (its message says rows or bytes) and how to stay under it. */
+export function scanLimitError(message: string, cause: unknown): StoreError {
+  const bytes = /bytes/i.test(message) && !/Limit for rows \(|Limit for rows to read/i.test(message);
+  const which = bytes ? 'limits.max_bytes_to_read (uncompressed bytes one query may scan)' : 'limits.max_rows_to_read (rows one query may scan)';
+  const detail = message.split('\n')[0]!.replace(/^Code: \d+\. DB::Exception: /, '').slice(0, 200);
+  return new StoreError(`the query would read too many ${bytes ? 'bytes' : 'rows'}: it exceeds ${which} (${detail}); narrow the time range or add label matchers to the stream selector`, 'limit', { cause });
+}

@@ -5,7 +5,7 @@
  * `reader(scope)`, which binds the tenant once, from the caller's identity.
  */
 import type { Batch, LogBatch, SpanBatch } from '@meshlog/core';
-import type { QueryResult, SqlBackend } from './backend.js';
+import { scanLimitError, type QueryResult, type SqlBackend } from './backend.js';
 import { capabilitiesFor, type Capabilities } from './schema/capabilities.js';
 import { migrate } from './schema/migrate.js';
 import { embeddedDeployment, type Deployment } from './schema/migrations.js';
@@ -13,7 +13,23 @@ import { LEGACY_LOG_COLUMNS, LEGACY_SPAN_COLUMNS, LOG_COLUMNS, SPAN_COLUMNS, can
 import type { IntegrityLedger } from './integrity/ledger.js';
 import type { RowStats } from './rows.js';
 import { IngestWal, type IngestWalOptions, type WalAppend } from './wal/ingest-wal.js';
-import { compileLogSelect, type LogSelect } from './query/log-select.js';
+import { compileLogSelect, type CompiledSql, type LogSelect } from './query/log-select.js';
+import {
+  compileIndexStats,
+  compileLabelNames,
+  compileLabelValues,
+  compileMetricBuckets,
+  compileSeries,
+  compileVolume,
+  type IndexStatsRow,
+  type MetricBucketRow,
+  type MetricBucketScan,
+  type SeriesRow,
+  type StreamScan,
+  type TimeBuckets,
+  type VolumeGrouping,
+  type VolumeRow,
+} from './query/index-select.js';
 import { TenantReader, type ReadScope } from './query/tenant-reader.js';
 
 export interface LogRow {
@@ -131,8 +147,9 @@ export class LogStore {
       if (entries.length > 0) await this.wal.append(entries);
       return;
     }
-    if (logs.length > 0) await this.backend.insertRows(`${this.database}.logs`, LOG_COLUMNS, encodeLogRows(logs));
-    if (spans.length > 0) await this.backend.insertRows(`${this.database}.spans`, SPAN_COLUMNS, encodeSpanRows(spans));
+    // No WAL group, so no row ordinals (see encodeLogRows).
+    if (logs.length > 0) await this.backend.insertRows(`${this.database}.logs`, LEGACY_LOG_COLUMNS, encodeLogRows(logs));
+    if (spans.length > 0) await this.backend.insertRows(`${this.database}.spans`, LEGACY_SPAN_COLUMNS, encodeSpanRows(spans));
   }
 
   /**
@@ -150,7 +167,7 @@ export class LogStore {
     }
     // In a cluster, the initiating server queues the block for a shard that is down (on its disk) and
     // forwards it when the shard is back: one shard down must not stop every audited call of a tenant.
-    await this.backend.insertRows(`${this.database}.audit_log`, LOG_COLUMNS, encodeLogRows(audit), { insert_distributed_sync: 0 });
+    await this.backend.insertRows(`${this.database}.audit_log`, LEGACY_LOG_COLUMNS, encodeLogRows(audit), { insert_distributed_sync: 0 });
   }
 
   /**
@@ -173,7 +190,7 @@ export class LogStore {
   async selectLogs(q: LogSelect, signal?: AbortSignal): Promise<QueryResult<LogRow>> {
     await this.visible();
     const { sql, params } = compileLogSelect(q, this.database);
-    return this.backend.query<LogRow>(this.withLimits(sql), { params, timeoutMs: this.limits.timeoutMs, ...(signal ? { signal } : {}) });
+    return this.checkRead(await this.backend.query<LogRow>(this.withLimits(sql), { params, timeoutMs: this.limits.timeoutMs, ...(signal ? { signal } : {}) }));
   }
 
   async selectTrace(tenant: string, traceId: string, signal?: AbortSignal): Promise<SpanRow[]> {
@@ -186,24 +203,14 @@ FROM ${this.database}.spans WHERE tenant = {tenant:String} AND trace_id = {trace
     return r.rows;
   }
 
-  async labelNames(tenant: string, startNs: bigint, endNs: bigint): Promise<string[]> {
-    await this.visible();
-    const r = await this.backend.query<{ name: string }>(
-      `SELECT DISTINCT arrayJoin(labels_keys) AS name FROM ${this.database}.logs
-WHERE tenant = {tenant:String} AND ts >= toDateTime({s:UInt32}) AND ts <= toDateTime({e:UInt32}) ORDER BY name LIMIT 1000`,
-      { params: { tenant, s: Number(startNs / 1_000_000_000n), e: Number(endNs / 1_000_000_000n) }, timeoutMs: this.limits.timeoutMs },
-    );
+  /** Label names of the matching streams (all streams of the logs table without matchers). */
+  async labelNames(q: StreamScan, signal?: AbortSignal): Promise<string[]> {
+    const r = await this.run<{ name: string }>(compileLabelNames({ ...q, limit: 1000 }, this.database), signal);
     return r.rows.map((x) => x.name);
   }
 
-  async labelValues(tenant: string, name: string, startNs: bigint, endNs: bigint): Promise<string[]> {
-    await this.visible();
-    const r = await this.backend.query<{ value: string }>(
-      `SELECT DISTINCT labels_values[indexOf(labels_keys, {name:String})] AS value FROM ${this.database}.logs
-WHERE tenant = {tenant:String} AND ts >= toDateTime({s:UInt32}) AND ts <= toDateTime({e:UInt32}) AND has(labels_keys, {name:String})
-ORDER BY value LIMIT 10000`,
-      { params: { tenant, name, s: Number(startNs / 1_000_000_000n), e: Number(endNs / 1_000_000_000n) }, timeoutMs: this.limits.timeoutMs },
-    );
+  async labelValues(q: StreamScan & { name: string }, signal?: AbortSignal): Promise<string[]> {
+    const r = await this.run<{ value: string }>(compileLabelValues({ ...q, limit: 10_000 }, this.database), signal);
     return r.rows.map((x) => x.value);
   }
 
@@ -222,6 +229,41 @@ ORDER BY value LIMIT 10000`,
     const out = new Map<string, string>();
     for (const row of r.rows) out.set(`${String(row.ingest_seq)}:${String(row.ingest_row)}`, canonicalRow(table, columns.map((c) => row[c])));
     return out;
+  }
+
+  /** Distinct label sets of the matching streams (Loki's `/series`). */
+  series(q: StreamScan & { limit: number }, signal?: AbortSignal): Promise<QueryResult<SeriesRow>> {
+    return this.run<SeriesRow>(compileSeries(q, this.database), signal);
+  }
+
+  indexStats(q: StreamScan, signal?: AbortSignal): Promise<QueryResult<IndexStatsRow>> {
+    return this.run<IndexStatsRow>(compileIndexStats(q, this.database), signal);
+  }
+
+  volume(q: StreamScan & { grouping: VolumeGrouping; buckets?: TimeBuckets; limit: number }, signal?: AbortSignal): Promise<QueryResult<VolumeRow>> {
+    return this.run<VolumeRow>(compileVolume(q, this.database), signal);
+  }
+
+  /** Entries and bytes per group and fine time bucket (the metric fast path). */
+  metricBuckets(q: MetricBucketScan, signal?: AbortSignal): Promise<QueryResult<MetricBucketRow>> {
+    return this.run<MetricBucketRow>(compileMetricBuckets(q, this.database), signal);
+  }
+
+  private async run<T>(c: CompiledSql, signal?: AbortSignal): Promise<QueryResult<T>> {
+    await this.visible();
+    return this.checkRead(await this.backend.query<T>(this.withLimits(c.sql), { params: c.params, timeoutMs: this.limits.timeoutMs, ...(signal ? { signal } : {}) }));
+  }
+
+  /**
+   * The scan limits, checked again on what the query reports it read:
+   * ClickHouse does not enforce them on every plan (an ORDER BY ... LIMIT
+   * read in order is not checked against max_bytes_to_read), and an answer
+   * past a limit must not be served whichever way it was computed.
+   */
+  private checkRead<T>(r: QueryResult<T>): QueryResult<T> {
+    if (this.limits.maxBytesToRead > 0 && r.bytesRead > this.limits.maxBytesToRead) throw scanLimitError(`Limit for bytes to read exceeded: ${r.bytesRead} > ${this.limits.maxBytesToRead}`, undefined);
+    if (this.limits.maxRowsToRead > 0 && r.rowsRead > this.limits.maxRowsToRead) throw scanLimitError(`Limit for rows to read exceeded: ${r.rowsRead} > ${this.limits.maxRowsToRead}`, undefined);
+    return r;
   }
 
   async close(): Promise<void> {

@@ -86,6 +86,21 @@ function observe(stats: RowStats | undefined, ns: bigint, row: string): void {
 
 const q = JSON.stringify;
 
+/**
+ * A lone UTF-16 surrogate (valid in a JavaScript string, e.g. from a JSON
+ * body's `"\ud800"`) is written by JSON.stringify as a `\udXXX` escape,
+ * which ClickHouse refuses ("missing second part of surrogate pair"): one
+ * such value would fail its insert forever and stall every batch behind it
+ * in the WAL. It becomes U+FFFD before the row is written (and hashed), so
+ * what is stored, read back and re-encoded is the same bytes. Paired
+ * surrogates are written raw, so an escape in the output is always a lone
+ * one; an escaped backslash before `ud` is text, not an escape (parity).
+ */
+const LONE_SURROGATE_ESCAPE = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g;
+export function wellFormedRow(line: string): string {
+  return line.includes('\\ud') ? line.replace(LONE_SURROGATE_ESCAPE, '$1\ufffd') : line;
+}
+
 /** `[keys],[values]` of an attribute map, keys sorted, values as strings. */
 function attributePair(a: Attributes): string {
   const keys = Object.keys(a);
@@ -109,9 +124,13 @@ function attributePair(a: Attributes): string {
  * `ingestSeq`: the WAL group carrying the rows (0 when they bypass the WAL);
  * `firstRow`: the first row's ordinal in that group (`ingest_row`), each row
  * after it one more, so a batch's rows can be found and ordered again.
+ * Without a WAL group (`firstRow` null) the rows have no `ingest_row`
+ * column (LEGACY_*_COLUMNS): an ordinal means nothing there, and a
+ * cluster's Distributed tables from before migration 5 lack the column.
  */
-export function encodeLogRows(batches: LogBatch[], ingestSeq: bigint = 0n, firstRow = 0, stats?: RowStats): Buffer {
-  let row = firstRow;
+export function encodeLogRows(batches: LogBatch[], ingestSeq: bigint = 0n, firstRow: number | null = null, stats?: RowStats): Buffer {
+  let row = firstRow ?? 0;
+  const ordinal = firstRow === null ? (): string => '' : (): string => `,${row++}`;
   const out: string[] = [];
   const perResource = new Map<Attributes, string>();
   for (const b of batches) {
@@ -127,7 +146,7 @@ export function encodeLogRows(batches: LogBatch[], ingestSeq: bigint = 0n, first
         // attributes; only cache what cannot depend on the record.
         if (r.resource['service.name'] !== undefined && r.resource['service.name'] !== '') perResource.set(r.resource, stream);
       }
-      const line = `[${tenant},"${r.timeUnixNano}","${r.observedTimeUnixNano}",${stream},${r.severityNumber},${q(r.severityText)},${q(r.body)},${q(r.traceId)},${q(r.spanId)},${r.flags},${attributePair(r.attributes)},${resourcePair(r.resource)},${q(r.scopeName)},${source},${ingestSeq},${row++}]`;
+      const line = wellFormedRow(`[${tenant},"${r.timeUnixNano}","${r.observedTimeUnixNano}",${stream},${r.severityNumber},${q(r.severityText)},${q(r.body)},${q(r.traceId)},${q(r.spanId)},${r.flags},${attributePair(r.attributes)},${resourcePair(r.resource)},${q(r.scopeName)},${source},${ingestSeq}${ordinal()}]`);
       observe(stats, r.timeUnixNano, line);
       out.push(line);
     }
@@ -145,8 +164,9 @@ function resourcePair(a: Attributes): string {
   return s;
 }
 
-export function encodeSpanRows(batches: SpanBatch[], ingestSeq: bigint = 0n, firstRow = 0, stats?: RowStats): Buffer {
-  let row = firstRow;
+export function encodeSpanRows(batches: SpanBatch[], ingestSeq: bigint = 0n, firstRow: number | null = null, stats?: RowStats): Buffer {
+  let row = firstRow ?? 0;
+  const ordinal = firstRow === null ? (): string => '' : (): string => `,${row++}`;
   const out: string[] = [];
   for (const b of batches) {
     const tenant = q(b.tenant);
@@ -154,9 +174,9 @@ export function encodeSpanRows(batches: SpanBatch[], ingestSeq: bigint = 0n, fir
     for (const s of b.spans) {
       const service = s.resource['service.name'];
       const events = s.events.length === 0 ? '' : q(s.events.map((e) => ({ ...e, timeUnixNano: e.timeUnixNano.toString() })));
-      const line = `[${tenant},${q(s.traceId)},${q(s.spanId)},${q(s.parentSpanId)},"${s.startTimeUnixNano}","${s.endTimeUnixNano}",${q(s.name)},${s.kind},${q(
+      const line = wellFormedRow(`[${tenant},${q(s.traceId)},${q(s.spanId)},${q(s.parentSpanId)},"${s.startTimeUnixNano}","${s.endTimeUnixNano}",${q(s.name)},${s.kind},${q(
         service === undefined || service === '' ? 'unknown_service' : String(service),
-      )},${s.statusCode},${q(s.statusMessage)},${attributePair(s.attributes)},${resourcePair(s.resource)},${q(events)},${source},${ingestSeq},${row++}]`;
+      )},${s.statusCode},${q(s.statusMessage)},${attributePair(s.attributes)},${resourcePair(s.resource)},${q(events)},${source},${ingestSeq}${ordinal()}]`);
       observe(stats, s.startTimeUnixNano, line);
       out.push(line);
     }

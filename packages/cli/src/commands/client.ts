@@ -39,9 +39,11 @@ export class CliError extends Error {
   }
 }
 
-export async function getJson<T>(client: Client, path: string, params: Record<string, string | undefined>): Promise<T> {
+/** GETs JSON; `repeated` adds parameters that may occur more than once (`match[]`). Errors carry the server's message (JSON or Loki's plain text). */
+export async function getJson<T>(client: Client, path: string, params: Record<string, string | undefined>, repeated: [string, string][] = []): Promise<T> {
   const url = new URL(client.baseUrl + path);
   for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, v);
+  for (const [k, v] of repeated) url.searchParams.append(k, v);
   let res: Response;
   try {
     res = await fetch(url, { headers: { authorization: `Bearer ${client.token}`, accept: 'application/json' } });

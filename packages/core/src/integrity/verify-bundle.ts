@@ -247,9 +247,27 @@ export function formatReport(r: VerifyReport, source: string): string {
     `Records:           ${r.recordsChecked} checked; ${r.recordsDeletedUnderPolicy} absent and accounted for by deletion records`,
     `Deletion records:  ${r.deletions.length}`,
   ];
-  for (const d of r.deletions)
-    lines.push(`  - ${d.finished_at} ${d.method} ${d.table} tenant ${d.tenant} partition ${d.partition} policy ${d.policy_id}${d.selector ? ` ${d.selector}` : ''}: ${d.rows} rows${d.approved_by ? `, approved by ${d.approved_by}` : ''}`);
+  for (const d of r.deletions) lines.push(`  - ${describeDeletion(d)}`);
   lines.push(`Findings:          ${r.findings.length === 0 ? 'none' : r.findings.length}`);
   for (const f of r.findings) lines.push(`  [${f.kind}] ${f.message}`);
   return lines.join('\n') + '\n';
+}
+
+/** One deletion leaf as a report line: when, what, under which policy or approval, which selector and time range, how many rows. */
+export function describeDeletion(d: DeletionLeaf): string {
+  return [
+    `${d.finished_at} ${d.id} ${d.method} ${d.table} tenant ${d.tenant}${d.partition ? ` partition ${d.partition}` : ''}`,
+    d.policy_id ? `policy ${d.policy_id}` : 'no policy',
+    d.selector ? `selector ${d.selector}` : 'selector (all streams)',
+    `range ${nsToIso(d.from_ns)} .. ${nsToIso(d.to_ns)}: ${d.rows} rows${d.approved_by ? `, approved by ${d.approved_by}` : ''}`,
+  ].join(', ');
+}
+
+/** Nanoseconds since the epoch as RFC 3339 (millisecond precision), or the raw value when it is not a time. */
+function nsToIso(ns: string): string {
+  try {
+    return new Date(Number(BigInt(ns) / 1_000_000n)).toISOString();
+  } catch {
+    return ns;
+  }
 }

@@ -5,9 +5,11 @@
  * `vector(x)` is a constant one-sample vector; literal-only arithmetic is
  * folded to a number first (`(1 + 1) * rate(...)`), as Loki's parser does.
  */
-import type { MetricExpr } from '../ast.js';
+import type { MetricExpr, RangeAggregation, VectorAggregation } from '../ast.js';
 import { LabelReplaceEvaluator, LiteralOpEvaluator, VectorOpEvaluator, applyOp } from './binary-ops.js';
 import { EvaluationError } from './errors.js';
+import { durationSeconds } from './go/units.js';
+import { durationMsToNs } from '../durations.js';
 import { Labels } from './labels.js';
 import { splitPushdown } from './log-query.js';
 import { compileExtractor } from './pipeline.js';
@@ -45,6 +47,41 @@ class VectorLiteralEvaluator implements StepEvaluator {
   }
 }
 
+/**
+ * `sum(rate(...))` and `sum(bytes_rate(...))` (any grouping, no unwrap) as
+ * `sum(count_over_time(...)) / range` and `sum(bytes_over_time(...)) / range`:
+ * equal in exact arithmetic, and the counts add up exactly, so the answer
+ * no longer depends on the order series are added in, and it is the very
+ * number the server's metric fast path (one GROUP BY, counts per group
+ * divided by the range) computes. Summing per-series rates instead
+ * accumulates a rounding error per series (with one series per span id,
+ * thousands of them).
+ */
+function sumOfRates(e: VectorAggregation): { counts: RangeAggregation; seconds: number } | undefined {
+  const inner = e.expr;
+  if (e.op !== 'sum' || inner.kind !== 'RangeAggregation' || inner.grouping || inner.param !== undefined) return undefined;
+  if (inner.op !== 'rate' && inner.op !== 'bytes_rate') return undefined;
+  if (inner.logRange.query.pipeline.some((s) => s.kind === 'Unwrap')) return undefined;
+  return { counts: { ...inner, op: inner.op === 'rate' ? 'count_over_time' : 'bytes_over_time' }, seconds: durationSeconds(durationMsToNs(inner.logRange.rangeMs)) };
+}
+
+/** Divides every sample of its operand by `seconds`. */
+class ScaledEvaluator implements StepEvaluator {
+  constructor(
+    private readonly inner: StepEvaluator,
+    private readonly seconds: number,
+  ) {}
+
+  async next(): Promise<StepVector | undefined> {
+    const v = await this.inner.next();
+    return v && { tsMs: v.tsMs, samples: v.samples.map((s) => ({ labels: s.labels, value: s.value / this.seconds })) };
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
 export interface BuildContext {
   clock: StepClock;
   source: EntrySource;
@@ -70,8 +107,11 @@ export function buildEvaluator(e: MetricExpr, ctx: BuildContext): StepEvaluator 
         });
       return new RangeAggregationEvaluator(e, ctx.clock, new SampleStream(open, extract, startNs, endNs, ctx.signal));
     }
-    case 'VectorAggregation':
+    case 'VectorAggregation': {
+      const perSecond = sumOfRates(e);
+      if (perSecond) return new ScaledEvaluator(new VectorAggregationEvaluator(e, buildEvaluator(perSecond.counts, ctx)), perSecond.seconds);
       return new VectorAggregationEvaluator(e, buildEvaluator(e.expr, ctx));
+    }
     case 'LabelReplace':
       return new LabelReplaceEvaluator(e, buildEvaluator(e.expr, ctx));
     case 'VectorLiteral':

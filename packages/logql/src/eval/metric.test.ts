@@ -361,3 +361,17 @@ describe('metric query results and limits', () => {
     assert.equal(closed, 2);
   });
 });
+
+describe('sum of rates', () => {
+  it('is the summed count divided by the range, bit for bit, however many series add up', async () => {
+    // 34 series of one line each: 34 * (1/300) rounds differently from 34/300.
+    const many = Array.from({ length: 34 }, (_, i) => entry(10 + i, 'x', { app: 'a', pod: `p${i}` }));
+    const rates = await vector('sum by (app) (rate({app="a"}[5m]))', many, 100);
+    assert.deepEqual(rates, [{ metric: { app: 'a' }, value: [100, String(34 / 300)] }]);
+    const bytes = await vector('sum(bytes_rate({app="a"}[5m]))', many, 100);
+    assert.deepEqual(bytes, [{ metric: {}, value: [100, String(34 / 300)] }]);
+    // Unwrapped rates still add per-series rates.
+    const unwrapped = await vector('sum(rate({app="a"} | label_format v="2" | unwrap v [5m]))', many, 100);
+    assert.equal(unwrapped.length, 1);
+  });
+});

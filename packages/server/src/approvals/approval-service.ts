@@ -141,8 +141,3 @@ export class ApprovalService {
     return next;
   }
 }
-
-/** A request's public shape in API answers. */
-export function publicApproval(a: Approval): Approval {
-  return a;
-}

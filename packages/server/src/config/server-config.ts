@@ -224,6 +224,10 @@ export const LimitsSchema = z
     query_timeout_ms: z.number().int().positive().default(30_000),
     max_rows_to_read: z.number().int().min(0).default(0),
     max_bytes_to_read: z.number().int().min(0).default(0),
+    /** Series one metric query (or volume query) may return; Loki's `max_query_series`. */
+    max_query_series: z.number().int().positive().default(500),
+    /** Live tails (`/loki/api/v1/tail`) one identity may have open at once; Loki's `max_concurrent_tail_requests`. */
+    max_concurrent_tail_requests: z.number().int().positive().default(10),
   })
   .strict();
 

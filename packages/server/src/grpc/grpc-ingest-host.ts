@@ -270,8 +270,8 @@ export class GrpcJsIngestHost implements GrpcIngestHost {
         const finish = (result: Buffer | Partial<grpc.StatusObject>): void => {
           void this.audited(owner, call, admitted, started, result).then((r) => (Buffer.isBuffer(r) ? callback(null, r) : callback(r)));
         };
-        if (admitted instanceof GrpcIngestError) {
-          finish(toServiceError(admitted));
+        if (!admitted.ok) {
+          finish(toServiceError(admitted.error));
           return;
         }
         method.handler(call.request, admitted.ctx).then(finish, (err: unknown) => finish(this.toServiceErrorLogged(err, call.getPath())));
@@ -292,8 +292,8 @@ export class GrpcJsIngestHost implements GrpcIngestHost {
             call.destroy();
           });
         };
-        if (admitted instanceof GrpcIngestError) {
-          finish(toServiceError(admitted));
+        if (!admitted.ok) {
+          finish(toServiceError(admitted.error));
           return;
         }
         method.handler(messagesOf(call, this.draining.signal), admitted.ctx).then(finish, (err: unknown) => finish(this.toServiceErrorLogged(err, call.getPath())));
@@ -306,12 +306,12 @@ export class GrpcJsIngestHost implements GrpcIngestHost {
     owner: string,
     service: GrpcService,
     call: grpc.ServerUnaryCall<Buffer, Buffer> | grpc.ServerReadableStream<Buffer, Buffer>,
-  ): Promise<{ ctx: GrpcCall; principal: Principal | undefined; tenant: string } | GrpcIngestError> {
+  ): Promise<Admission> {
     try {
       return await this.admit(owner, service, call, call.metadata);
     } catch (err) {
       this.logger.error('gRPC authentication failed', { path: call.getPath(), error: err instanceof Error ? err.message : String(err) });
-      return new GrpcIngestError(GrpcStatus.INTERNAL, 'authentication failed on the server; see its log');
+      return { ok: false, error: new GrpcIngestError(GrpcStatus.INTERNAL, 'authentication failed on the server; see its log') };
     }
   }
 
@@ -321,9 +321,9 @@ export class GrpcJsIngestHost implements GrpcIngestHost {
     service: GrpcService,
     call: grpc.ServerUnaryCall<Buffer, Buffer> | grpc.ServerReadableStream<Buffer, Buffer>,
     metadata: grpc.Metadata,
-  ): Promise<{ ctx: GrpcCall; principal: Principal | undefined; tenant: string } | GrpcIngestError> {
+  ): Promise<Admission> {
     if (!this.active.get(owner)) {
-      return new GrpcIngestError(GrpcStatus.UNAVAILABLE, 'this ingest service is shutting down; retry against another instance', { retryAfterMs: 1000 });
+      return { ok: false, error: new GrpcIngestError(GrpcStatus.UNAVAILABLE, 'this ingest service is shutting down; retry against another instance', { retryAfterMs: 1000 }) };
     }
     // Looked up before the (possibly slow) token check: the connection is still open now.
     const tlsSocket = this.tlsPeers.get(call.getPeer());
@@ -333,23 +333,23 @@ export class GrpcJsIngestHost implements GrpcIngestHost {
     if (auth.ok) {
       principal = auth.principal;
       tenant = principal.tenant;
+      if (!can(principal, 'logs:write')) {
+        const message = `${service.name} needs the "logs:write" permission, granted by the roles ${rolesWith('logs:write').join(', ')}; this identity has ${principal.roles.join(', ') || 'no roles'}`;
+        return { ok: false, error: new GrpcIngestError(GrpcStatus.PERMISSION_DENIED, message), principal };
+      }
+      // After the permission check: a refused call does not spend the identity's budget.
       const wait = this.opts.rateLimit?.(principal, Buffer.isBuffer((call as { request?: unknown }).request) ? (call as { request: Buffer }).request.length : 0) ?? 0;
       if (wait > 0) {
-        (call as { meshlogPrincipal?: Principal }).meshlogPrincipal = principal;
         const seconds = Math.max(1, Math.ceil(wait));
-        return new GrpcIngestError(GrpcStatus.RESOURCE_EXHAUSTED, `identity ${principal.id} or tenant ${principal.tenant} is over its request rate or ingest quota (limits.rate); retry in ${seconds} s`, { retryAfterMs: seconds * 1000 });
-      }
-      if (!can(principal, 'logs:write')) {
-        const err = new GrpcIngestError(GrpcStatus.PERMISSION_DENIED, `${service.name} needs the "logs:write" permission, granted by the roles ${rolesWith('logs:write').join(', ')}; this identity has ${principal.roles.join(', ') || 'no roles'}`);
-        (call as { meshlogPrincipal?: Principal }).meshlogPrincipal = principal;
-        return err;
+        const message = `identity ${principal.id} or tenant ${principal.tenant} is over its request rate or ingest quota (limits.rate); retry in ${seconds} s`;
+        return { ok: false, error: new GrpcIngestError(GrpcStatus.RESOURCE_EXHAUSTED, message, { retryAfterMs: seconds * 1000 }), principal };
       }
     } else if (auth.missing && service.insecureUnauthenticatedTenant !== undefined) tenant = service.insecureUnauthenticatedTenant;
-    else return new GrpcIngestError(GrpcStatus.UNAUTHENTICATED, auth.message);
+    else return { ok: false, error: new GrpcIngestError(GrpcStatus.UNAUTHENTICATED, auth.message) };
     const cancelled = new AbortController();
     call.once('cancelled', () => cancelled.abort(new Error('the client cancelled the call')));
     const ctx = { tenant, peer: call.getPeer(), metadata: textMetadata(metadata), signal: AbortSignal.any([cancelled.signal, this.draining.signal]) };
-    return { ctx, principal, tenant };
+    return { ok: true, ctx, principal, tenant };
   }
 
   /**
@@ -359,18 +359,18 @@ export class GrpcJsIngestHost implements GrpcIngestHost {
   private async audited(
     owner: string,
     call: grpc.ServerUnaryCall<Buffer, Buffer> | grpc.ServerReadableStream<Buffer, Buffer>,
-    admitted: { principal: Principal | undefined; tenant: string } | GrpcIngestError,
+    admitted: Admission,
     started: bigint,
     result: Buffer | Partial<grpc.StatusObject>,
   ): Promise<Buffer | Partial<grpc.StatusObject>> {
-    const principal = admitted instanceof GrpcIngestError ? (call as { meshlogPrincipal?: Principal }).meshlogPrincipal : admitted.principal;
+    const principal = admitted.principal;
     const code = Buffer.isBuffer(result) ? GrpcStatus.OK : (result.code ?? GrpcStatus.UNKNOWN);
     const path = call.getPath();
     try {
       await this.opts.audit.record({
         timeNs: BigInt(Date.now()) * 1_000_000n,
         requestId: randomUUID(),
-        tenant: admitted instanceof GrpcIngestError ? (principal?.tenant ?? this.opts.operatorTenant) : admitted.tenant,
+        tenant: admitted.ok ? admitted.tenant : (principal?.tenant ?? this.opts.operatorTenant),
         action: `ingest.${owner}`,
         target: path,
         outcome: GRPC_OUTCOME[code] ?? 'error',
@@ -393,6 +393,9 @@ export class GrpcJsIngestHost implements GrpcIngestHost {
     return { code: GrpcStatus.INTERNAL, details: `internal error in ${path}; it is logged on the server` };
   }
 }
+
+/** A call let in (what its handler sees), or refused (with who it was, when known, for the audit record). */
+type Admission = { ok: true; ctx: GrpcCall; principal: Principal | undefined; tenant: string } | { ok: false; error: GrpcIngestError; principal?: Principal };
 
 /** Audit outcome of a gRPC status code. */
 const GRPC_OUTCOME: Partial<Record<number, 'success' | 'unauthenticated' | 'denied' | 'failure' | 'error'>> = {

@@ -53,7 +53,7 @@ const STORE_ERRORS: Partial<Record<StoreError['code'], ErrorCode>> = {
   // The audit trail, asked for by someone who may not read it.
   forbidden: 'forbidden',
   // The client went away; the answer goes nowhere, but it must not count as a server fault.
-  cancelled: 'bad_request',
+  cancelled: 'cancelled',
 };
 
 export interface HttpApp {

@@ -87,7 +87,7 @@ test('Splunk HEC: Splunk token forms, Splunk answers, all or nothing', async () 
 });
 
 test('the Splunk scheme is accepted only on HEC routes; other APIs keep their JSON errors', async () => {
-  const r = await server.http.inject({ method: 'GET', url: '/loki/api/v1/labels', headers: { authorization: `Splunk ${token}` } });
+  const r = await server.http.inject({ method: 'GET', url: '/api/v2/trace/0123456789abcdef', headers: { authorization: `Splunk ${token}` } });
   assert.equal(r.statusCode, 401);
   const body = JSON.parse(r.body) as { status: string; errorType: string; error: string };
   assert.equal(body.errorType, 'unauthenticated');

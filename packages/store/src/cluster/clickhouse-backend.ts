@@ -19,15 +19,20 @@
  *   into a Distributed table returns only once every shard has its rows, and
  *   `insert_distributed_timeout` / `distributed_ddl_task_timeout` so a stuck
  *   shard cannot hold a request forever.
+ * - a read whose caller aborts (the client went away) is also stopped on the
+ *   server: it carries a `query_id`, and the abort sends `KILL QUERY WHERE
+ *   query_id = ...` to the server that runs it (closing the HTTP request
+ *   alone does not stop a query on servers of 18.16's age).
  * - errors leave as `StoreError`: a server or shard that cannot be reached
  *   is `unavailable` and named (shard number and address, from
  *   `system.clusters`); a timeout is `timeout`; a scan limit is `limit`.
  *   No message ever carries the password (it only travels in a header).
  */
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
-import { StoreError, type QueryOptions, type QueryResult, type SqlBackend } from '../backend.js';
+import { StoreError, scanLimitError, type QueryOptions, type QueryResult, type SqlBackend } from '../backend.js';
 import { capabilitiesFor, type Capabilities } from '../schema/capabilities.js';
 import { SqlBindError, bindParams } from './sql-literals.js';
 
@@ -172,22 +177,40 @@ export class ClickHouseBackend implements SqlBackend {
     const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs;
     const started = performance.now();
     return this.request('query', timeoutMs, opts.signal, async (client, signal) => {
-      const rs = await client.query({
-        query: text,
-        format: 'JSONEachRow',
-        abort_signal: signal,
-        ...(serverSide ? { query_params: opts.params } : {}),
-        clickhouse_settings: {
-          ...this.baseSettings(timeoutMs),
-          wait_end_of_query: 1,
-          // The server stops the query itself; our timer (a little later) covers the network.
-          max_execution_time: Math.max(1, Math.ceil(timeoutMs / 1000)),
-        },
-      });
-      const rows = await rs.json<T>();
-      const summary = parseSummary(rs.response_headers['x-clickhouse-summary']);
-      return { rows, rowsRead: summary.readRows, bytesRead: summary.readBytes, elapsedMs: performance.now() - started };
+      const queryId = randomUUID();
+      const kill = (): void => void this.kill(client, queryId);
+      opts.signal?.addEventListener('abort', kill, { once: true });
+      try {
+        const rs = await client.query({
+          query: text,
+          format: 'JSONEachRow',
+          query_id: queryId,
+          abort_signal: signal,
+          ...(serverSide ? { query_params: opts.params } : {}),
+          clickhouse_settings: {
+            ...this.baseSettings(timeoutMs),
+            wait_end_of_query: 1,
+            // The server stops the query itself; our timer (a little later) covers the network.
+            max_execution_time: Math.max(1, Math.ceil(timeoutMs / 1000)),
+          },
+        });
+        const rows = await rs.json<T>();
+        const summary = parseSummary(rs.response_headers['x-clickhouse-summary']);
+        return { rows, rowsRead: summary.readRows, bytesRead: summary.readBytes, elapsedMs: performance.now() - started };
+      } finally {
+        opts.signal?.removeEventListener('abort', kill);
+      }
     });
+  }
+
+  /** Stops a query whose caller has gone, on the server that runs it. Best effort: max_execution_time bounds it anyway. */
+  private async kill(client: ClickHouseClient, queryId: string): Promise<void> {
+    if (this.closed) return;
+    try {
+      await client.command({ query: `KILL QUERY WHERE query_id = '${queryId}' ASYNC`, clickhouse_settings: this.baseSettings(this.requestTimeoutMs) });
+    } catch {
+      // The query finished meanwhile, or the server is out of reach (then so is the query's work).
+    }
   }
 
   async insertRows(table: string, columns: readonly string[], rows: Buffer, settings?: Record<string, string | number>): Promise<void> {
@@ -300,9 +323,7 @@ export class ClickHouseBackend implements SqlBackend {
     }
     if (code === TIMEOUT_CODE) return new StoreError(`ClickHouse ${op} timed out (${firstLine(message)}); narrow the time range or add filters`, 'timeout', { cause: err });
     if (code === CANCELLED_CODE) return new StoreError('query cancelled', 'cancelled', { cause: err });
-    if (code !== undefined && LIMIT_CODES.has(code)) {
-      return new StoreError(`query scanned too much data (${firstLine(message)}); narrow the time range or the selector`, 'limit', { cause: err });
-    }
+    if (code !== undefined && LIMIT_CODES.has(code)) return scanLimitError(message, err);
     return new StoreError(`ClickHouse ${op} failed at ${endpoint.address}: ${firstLine(message)}`, 'query', { cause: err });
   }
 

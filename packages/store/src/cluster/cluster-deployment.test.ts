@@ -75,21 +75,33 @@ test('cluster and database names are identifiers (they are spliced into DDL)', (
   assert.throws(() => clusterDeployment({ cluster: 'c', database: 'a-b' }), /invalid ClickHouse database name/);
 });
 
-/** Records statements; answers the two queries migrate() asks. */
+/** Records statements; answers the queries migrate() asks. */
 class RecordingBackend implements SqlBackend {
   readonly kind = 'cluster' as const;
   readonly statements: string[] = [];
   applied: number[] = [];
   tableExists = false;
+  /** `table.column` pairs system.columns reports. */
+  readonly columns = new Set<string>();
+  /** Tables whose ADD COLUMN fails as on a host that already has it. */
+  readonly refuseAsExisting = new Set<string>();
   async exec(sql: string, opts: QueryOptions = {}): Promise<void> {
     const text = opts.params ? bindParams(sql, opts.params) : sql;
+    const alter = /^ALTER TABLE \w+\.(\w+) .*ADD COLUMN (\w+)/.exec(text);
+    if (alter && this.refuseAsExisting.has(alter[1]!))
+      throw new Error(`There was an error on [127.0.0.1:9000]: Code: 44, e.displayText() = DB::Exception: Cannot add column ${alter[2]}: column with this name already exists`);
     this.statements.push(text);
     if (/CREATE TABLE IF NOT EXISTS \w+\.schema_migrations /.test(text)) this.tableExists = true;
     const m = /INSERT INTO \w+\.schema_migrations .* VALUES \((\d+),/.exec(text);
     if (m) this.applied.push(Number(m[1]));
   }
-  async query<T>(sql: string): Promise<QueryResult<T>> {
-    const rows = sql.includes('system.tables') ? [{ n: this.tableExists ? '1' : '0' }] : sql.includes('system.columns') ? [{ n: '0' }] : this.applied.map((version) => ({ version }));
+  async query<T>(sql: string, opts: QueryOptions = {}): Promise<QueryResult<T>> {
+    const p = (opts.params ?? {}) as Record<string, string>;
+    const rows = sql.includes('system.tables')
+      ? [{ n: this.tableExists ? '1' : '0' }]
+      : sql.includes('system.columns')
+        ? [{ n: this.columns.has(`${p['t']}.${p['c']}`) ? '1' : '0' }]
+        : this.applied.map((version) => ({ version }));
     return { rows: rows as T[], rowsRead: 0, bytesRead: 0, elapsedMs: 0 };
   }
   async insertRows(): Promise<void> {}
@@ -122,17 +134,34 @@ test('migrate on a cluster: database and every table ON CLUSTER, versions record
     'CREATE TABLE IF NOT EXISTS meshlog.approvals_local ON CLUSTER meshlog_test',
     'CREATE TABLE IF NOT EXISTS meshlog.approvals ON CLUSTER meshlog_test',
     'INSERT INTO meshlog.schema_migrations',
-    // 18.16 has no ADD COLUMN IF NOT EXISTS: plain ADD COLUMN, after system.columns said it is missing,
-    // and the Distributed table re-created over it (18.16 cannot ALTER it ON CLUSTER).
-    ...['logs', 'spans', 'audit_log'].flatMap((t) => [
-      `ALTER TABLE meshlog.${t}_local ON CLUSTER meshlog_test ADD COLUMN ingest_row UInt32 DEFAULT 0`,
-      `DROP TABLE IF EXISTS meshlog.${t} ON CLUSTER meshlog_test`,
-      `CREATE TABLE IF NOT EXISTS meshlog.${t} ON CLUSTER meshlog_test`,
-    ]),
+    // Migration 5: 18.16 has no ADD COLUMN IF NOT EXISTS; the replicated local tables only (see addColumn).
+    'ALTER TABLE meshlog.logs_local ON CLUSTER meshlog_test ADD COLUMN ingest_row UInt32 DEFAULT 0',
+    'ALTER TABLE meshlog.spans_local ON CLUSTER meshlog_test ADD COLUMN ingest_row UInt32 DEFAULT 0',
+    'ALTER TABLE meshlog.audit_log_local ON CLUSTER meshlog_test ADD COLUMN ingest_row UInt32 DEFAULT 0',
     'INSERT INTO meshlog.schema_migrations',
   ]);
   assert.ok(backend.statements.some((s) => /VALUES \(1, 'logs and spans tables', now\(\)\)$/.test(s)));
   const before = backend.statements.length;
   assert.deepEqual(await migrate(backend, OLD, d), []);
   assert.equal(backend.statements.length, before, 'no statement when every migration is recorded');
+});
+
+test('migration 5 interrupted half way goes on: tables that have the column are skipped, a host that has it is not an error', async () => {
+  const backend = new RecordingBackend();
+  const d = clusterDeployment({ cluster: 'meshlog_test', database: 'meshlog' });
+  backend.columns.add('logs_local.ingest_row');
+  backend.refuseAsExisting.add('spans_local');
+  assert.deepEqual(await migrate(backend, OLD, d), [1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    backend.statements.filter((s) => s.startsWith('ALTER')),
+    ['ALTER TABLE meshlog.audit_log_local ON CLUSTER meshlog_test ADD COLUMN ingest_row UInt32 DEFAULT 0'],
+  );
+  // Any other failure stops the migration, unrecorded.
+  const failing = new RecordingBackend();
+  failing.exec = async (sql: string, opts?: QueryOptions): Promise<void> => {
+    if (sql.startsWith('ALTER')) throw new Error('Code: 159. Timeout exceeded while waiting for the distributed DDL');
+    await RecordingBackend.prototype.exec.call(failing, sql, opts);
+  };
+  await assert.rejects(migrate(failing, OLD, d), /Timeout exceeded/);
+  assert.deepEqual(failing.applied, [1, 2, 3, 4]);
 });

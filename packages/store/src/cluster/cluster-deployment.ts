@@ -48,9 +48,6 @@ export function clusterDeployment(opts: { cluster: string; database?: string }):
     if (!IDENT.test(name)) throw new Error(`invalid ClickHouse ${what} name ${JSON.stringify(name)}: use letters, digits and underscores`);
   }
   const onCluster = `ON CLUSTER ${opts.cluster}`;
-  const distributedTableSql = (t: TableSpec): string => `CREATE TABLE IF NOT EXISTS ${database}.${t.name} ${onCluster} (
-${distributedColumns(t.columns)}
-) ENGINE = Distributed(${opts.cluster}, ${database}, ${t.name}_local, ${t.shardBy ?? 'rand()'})`;
   return {
     database,
     onCluster,
@@ -62,17 +59,17 @@ ${t.columns}
 ) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/${database}/${local}', '{replica}')
 PARTITION BY ${t.partitionBy}
 ORDER BY ${t.orderBy}${t.settings.length > 0 ? `\nSETTINGS ${t.settings.join(', ')}` : ''}`,
-        distributedTableSql(t),
+        `CREATE TABLE IF NOT EXISTS ${database}.${t.name} ${onCluster} (
+${distributedColumns(t.columns)}
+) ENGINE = Distributed(${opts.cluster}, ${database}, ${local}, ${t.shardBy ?? 'rand()'})`,
       ];
     },
-    // The local table first: the Distributed table reads columns by name from it. The Distributed
-    // table (it stores nothing) is re-created rather than altered: 18.16 refuses ALTER ... ON CLUSTER
-    // on a table that is not replicated when the cluster's shards are.
-    addColumn: (spec: TableSpec, column: string): { table: string; sql: string }[] => [
-      { table: `${spec.name}_local`, sql: `ALTER TABLE ${database}.${spec.name}_local ${onCluster} ADD COLUMN ${column}` },
-      { table: spec.name, sql: `DROP TABLE IF EXISTS ${database}.${spec.name} ${onCluster}` },
-      { table: spec.name, sql: distributedTableSql(spec) },
-    ],
+    // The local (replicated) table only. ClickHouse refuses ALTER ... ON CLUSTER of a Distributed table on a cluster
+    // with internal replication ("Table logs isn't replicated, but shard #2 is replicated", 18.16, tests/cluster), and
+    // recreating it would drop the async-insert blocks queued in it (audit records for a shard that is down). The
+    // Distributed table reads columns by name, so one without the new column still serves every column it has; inserts
+    // through it leave the column out and the local table fills its DEFAULT (rows.ts: no ordinals without the WAL).
+    addColumn: (table: string, column: string): { table: string; sql: string }[] => [{ table: `${table}_local`, sql: `ALTER TABLE ${database}.${table}_local ${onCluster} ADD COLUMN ${column}` }],
   };
 }
 

@@ -14,11 +14,18 @@
  * then; `open-embedded-store.ts` relies on that to remove the file holding
  * the storage keys right after this constructor returns). So every session,
  * the maintenance one included, is opened here, at once, and none later.
+ *
+ * Cancellation: aborting a chDB call only settles its promise early; the
+ * engine would run the statement to the end. So a query with an abort
+ * signal carries a unique marker comment, and on abort a `KILL QUERY` for
+ * that marker runs on a control session of its own (never busy with a
+ * long statement), which stops the engine's work too.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Session } from 'chdb';
-import { StoreError, type QueryOptions, type QueryResult, type SqlBackend } from '../backend.js';
+import { StoreError, scanLimitError, type QueryOptions, type QueryResult, type SqlBackend } from '../backend.js';
 
 export interface ChdbBackendOptions {
   dataDir: string;
@@ -32,6 +39,7 @@ export class ChdbBackend implements SqlBackend {
   private readonly writers: Session[];
   private readonly readers: Session[];
   private readonly maintenanceSession: Session;
+  private readonly controlSession: Session;
   private nextReader = 0;
   private nextWriter = 0;
   private closed = false;
@@ -43,6 +51,7 @@ export class ChdbBackend implements SqlBackend {
     this.writers = Array.from({ length: Math.max(1, opts.writers ?? 1) }, () => new Session(path, { connectionArgs }));
     this.readers = Array.from({ length: Math.max(1, opts.readers ?? 2) }, () => new Session(path, { connectionArgs }));
     this.maintenanceSession = new Session(path, { connectionArgs });
+    this.controlSession = new Session(path, { connectionArgs });
   }
 
   /** Where chDB keeps a data dir's store. */
@@ -84,13 +93,36 @@ export class ChdbBackend implements SqlBackend {
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.timeoutMs !== undefined ? { timeout: opts.timeoutMs } : {}),
     };
+    let statement = sql;
+    let stopKill: (() => void) | undefined;
+    if (opts.signal) {
+      if (opts.signal.aborted) throw new StoreError('query cancelled', 'cancelled');
+      const marker = `meshlog-query-${randomUUID()}`;
+      statement = `/* ${marker} */ ${sql}`;
+      const kill = (): void => void this.kill(marker);
+      opts.signal.addEventListener('abort', kill, { once: true });
+      const signal = opts.signal;
+      stopKill = () => signal.removeEventListener('abort', kill);
+    }
     try {
-      const r = opts.params ? await session.queryBindAsync(sql, opts.params, qopts) : await session.queryAsync(sql, qopts);
+      const r = opts.params ? await session.queryBindAsync(statement, opts.params, qopts) : await session.queryAsync(statement, qopts);
       const text = r.text();
       const rows = text.length === 0 ? [] : (text.trimEnd().split('\n').map((l) => JSON.parse(l)) as T[]);
       return { rows, rowsRead: r.rowsRead, bytesRead: r.bytesRead, elapsedMs: r.elapsed * 1000 };
     } catch (err) {
       throw toStoreError(err);
+    } finally {
+      stopKill?.();
+    }
+  }
+
+  /** Stops the engine's work on an abandoned query (its caller has gone). Best effort: the query may have just finished. */
+  private async kill(marker: string): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.controlSession.queryAsync(`KILL QUERY WHERE query LIKE '%${marker}%' AND query NOT LIKE '%KILL QUERY%' ASYNC`, { format: 'CSV' });
+    } catch {
+      // Nothing to stop, or the store is closing: max_execution_time still bounds the query.
     }
   }
 
@@ -107,7 +139,7 @@ export class ChdbBackend implements SqlBackend {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const s of [...this.writers, ...this.readers, this.maintenanceSession]) s.close();
+    for (const s of [...this.writers, ...this.readers, this.maintenanceSession, this.controlSession]) s.close();
   }
 
   private assertOpen(): void {
@@ -116,13 +148,11 @@ export class ChdbBackend implements SqlBackend {
 }
 
 function toStoreError(err: unknown): StoreError {
-  const e = err as { name?: string; message?: string };
+  const e = err as { name?: string; code?: string; message?: string };
   if (e.name === 'ChdbTimeoutError') return new StoreError('query timed out; narrow the time range or add filters', 'timeout', { cause: err });
-  if (e.name === 'ChdbAbortError') return new StoreError('query cancelled', 'cancelled', { cause: err });
+  if (e.code === 'CHDB_ABORT' || e.name === 'ChdbAbortError') return new StoreError('query cancelled', 'cancelled', { cause: err });
   const message = String(e.message ?? err);
-  if (/TOO_MANY_ROWS|TOO_MANY_BYTES|Limit for (rows|bytes)/i.test(message)) {
-    return new StoreError(`the query would scan more than the server allows (limits.max_rows_to_read / max_bytes_to_read); narrow the time range or the stream selector`, 'limit', { cause: err });
-  }
+  if (/TOO_MANY_ROWS|TOO_MANY_BYTES|Limit for (rows|bytes|\(uncompressed\) bytes)/i.test(message)) return scanLimitError(message, err);
   if (/TIMEOUT_EXCEEDED|Timeout exceeded/i.test(message)) {
     return new StoreError('the query ran longer than limits.query_timeout_ms; narrow the time range or add filters', 'timeout', { cause: err });
   }

@@ -35,6 +35,11 @@ export interface LogSelect {
   endNs: bigint;
   limit: number;
   direction: 'backward' | 'forward';
+  /**
+   * Only records of this trace (`| trace_id="..."` pushed down): exact
+   * equality on the trace_id column, which has a bloom filter index.
+   */
+  traceId?: string;
 }
 
 export interface CompiledSql {
@@ -95,7 +100,7 @@ export function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-export function whereClause(q: Pick<LogSelect, 'tenant' | 'matchers' | 'lineFilters' | 'startNs' | 'endNs'>, p: SqlParams): string {
+export function whereClause(q: Pick<LogSelect, 'tenant' | 'matchers' | 'lineFilters' | 'startNs' | 'endNs' | 'traceId'>, p: SqlParams): string {
   const where = [
     `tenant = ${p.add('String', q.tenant)}`,
     // The DateTime bounds let ClickHouse prune partitions and granules by `ts`.
@@ -106,6 +111,7 @@ export function whereClause(q: Pick<LogSelect, 'tenant' | 'matchers' | 'lineFilt
   ];
   for (const m of q.matchers) where.push(matcherSql(m, p));
   for (const f of q.lineFilters) where.push(lineFilterSql(f, p));
+  if (q.traceId !== undefined) where.push(`trace_id = ${p.add('String', q.traceId)}`);
   return where.join('\n  AND ');
 }
 

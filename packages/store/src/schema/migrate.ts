@@ -6,7 +6,7 @@
  */
 import type { SqlBackend } from '../backend.js';
 import type { Capabilities } from './capabilities.js';
-import { MIGRATIONS, MIGRATIONS_TABLE, tableSpecAt, type Deployment } from './migrations.js';
+import { MIGRATIONS, MIGRATIONS_TABLE, type Deployment } from './migrations.js';
 
 export async function migrate(backend: SqlBackend, caps: Capabilities, deployment: Deployment): Promise<number[]> {
   const db = deployment.database;
@@ -25,9 +25,7 @@ export async function migrate(backend: SqlBackend, caps: Capabilities, deploymen
     if (applied.has(m.version)) continue;
     for (const step of m.steps(caps)) {
       if (step.kind === 'column') {
-        // A run interrupted half way may have added it already.
-        const name = step.column.trim().split(/\s+/)[0]!;
-        for (const alter of deployment.addColumn(tableSpecAt(step.table, m.version, caps), step.column)) if (!(await hasColumn(backend, db, alter.table, name))) await backend.exec(alter.sql);
+        await addColumn(backend, deployment, step.table, step.column);
         continue;
       }
       const statements = step.kind === 'table' ? deployment.createTable(step.table, caps) : [step.sql];
@@ -41,11 +39,28 @@ export async function migrate(backend: SqlBackend, caps: Capabilities, deploymen
   return ran;
 }
 
-async function hasColumn(backend: SqlBackend, db: string, table: string, column: string): Promise<boolean> {
-  const r = await backend.query<{ n: number | string }>('SELECT count() AS n FROM system.columns WHERE database = {db:String} AND table = {t:String} AND name = {c:String}', {
-    params: { db, t: table, c: column },
-  });
-  return Number(r.rows[0]?.n ?? 0) > 0;
+/**
+ * Adds a column where it is missing. No `IF NOT EXISTS` (18.16 lacks it):
+ * system.columns is asked first, so a run interrupted after some tables got
+ * the column goes on with the rest. In a cluster an ON CLUSTER ALTER can
+ * still meet a host that has the column (an earlier run stopped half way
+ * through the hosts): that host refuses with "already exists" after the
+ * others applied it, which is the state wanted, so that refusal is not an
+ * error.
+ */
+async function addColumn(backend: SqlBackend, deployment: Deployment, table: string, column: string): Promise<void> {
+  const name = column.trim().split(/\s+/)[0]!;
+  for (const step of deployment.addColumn(table, column)) {
+    const has = await backend.query<{ n: number | string }>('SELECT count() AS n FROM system.columns WHERE database = {db:String} AND table = {t:String} AND name = {c:String}', {
+      params: { db: deployment.database, t: step.table, c: name },
+    });
+    if (Number(has.rows[0]?.n ?? 0) > 0) continue;
+    try {
+      await backend.exec(step.sql);
+    } catch (err) {
+      if (!/already exists/i.test((err as Error).message)) throw err;
+    }
+  }
 }
 
 /** Versions recorded as applied, or undefined when the migrations table does not exist yet. */

@@ -1,7 +1,8 @@
 /**
- * Versioned schema migrations, run at every start. Each statement is
- * idempotent (`IF NOT EXISTS`), and applied versions are recorded, so a run
- * interrupted half way is simply run again.
+ * Versioned schema migrations, run at every start. Each step is idempotent
+ * (`CREATE ... IF NOT EXISTS`; a column is added only where system.columns
+ * lacks it, since 18.16 has no `ADD COLUMN IF NOT EXISTS`), and applied
+ * versions are recorded, so a run interrupted half way is simply run again.
  *
  * Table layout (logs):
  *
@@ -72,12 +73,13 @@ export interface Deployment {
   onCluster: string;
   /** Statements that create one table (idempotently). */
   createTable(table: TableSpec, caps: Capabilities): string[];
-  /** Statements that add a column (`name Type ...`) to a table, idempotently. */
   /**
-   * Statements that add a column, each with the table it alters: plain `ADD COLUMN` (18.16 has no
-   * `IF NOT EXISTS` there), so the migration skips a table that already has the column.
+   * Statements that add a column (`name Type ...`) to a table, each with the
+   * physical table it alters. `migrate` runs one only when system.columns
+   * says that table lacks the column: ClickHouse 18.16 has no
+   * `ADD COLUMN IF NOT EXISTS` (its parser stops at `EXISTS`).
    */
-  addColumn(spec: TableSpec, column: string): { table: string; sql: string }[];
+  addColumn(table: string, column: string): { table: string; sql: string }[];
 }
 
 /**
@@ -98,7 +100,7 @@ PARTITION BY ${t.partitionBy}
 ORDER BY ${t.orderBy}${settings.length > 0 ? `\nSETTINGS ${settings.join(', ')}` : ''}`,
     ];
   },
-  addColumn: (spec, column) => [{ table: spec.name, sql: `ALTER TABLE ${database}.${spec.name} ADD COLUMN ${column}` }],
+  addColumn: (table, column) => [{ table, sql: `ALTER TABLE ${database}.${table} ADD COLUMN ${column}` }],
 });
 
 export interface Migration {
@@ -381,21 +383,3 @@ export const MIGRATIONS: Migration[] = [
 ];
 
 export const MIGRATIONS_TABLE = 'schema_migrations';
-
-/**
- * A table as the migrations up to `version` define it: its `table` step
- * with every later `column` step's column appended (what a cluster needs to
- * re-create a Distributed table over a local table that gained a column).
- */
-export function tableSpecAt(name: string, version: number, caps: Capabilities): TableSpec {
-  let spec: TableSpec | undefined;
-  for (const m of MIGRATIONS) {
-    if (m.version > version) break;
-    for (const step of m.steps(caps)) {
-      if (step.kind === 'table' && step.table.name === name) spec = { ...step.table };
-      else if (step.kind === 'column' && step.table === name && spec) spec = { ...spec, columns: `${spec.columns},\n  ${step.column}` };
-    }
-  }
-  if (!spec) throw new Error(`no migration up to version ${version} creates table ${name}`);
-  return spec;
-}
