@@ -15,10 +15,12 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzip } from 'node:zlib';
 import { printTable, type Figures } from './results.js';
 import { freePort, startBenchServer } from './server-child.js';
 import { findRsyslog, startChild, syslogNgVersion, which } from './syslog-peers.js';
@@ -71,30 +73,110 @@ async function waitUntil(done: () => boolean | Promise<boolean>, timeoutMs: numb
   return false;
 }
 
-async function runAgent(dir: string, file: string, lines: number, bytes: number): Promise<Figures> {
-  const server = await startBenchServer(join(dir, 'server'));
-  const port = await freePort();
-  const config = join(dir, 'agent.yaml');
-  writeFileSync(join(dir, 'token'), server.token);
-  writeFileSync(
-    config,
-    `agent:\n  data_dir: ${join(dir, 'agent')}\n  http: { port: ${port} }\nsources:\n  f: { type: file, include: [${file}], start_at: beginning }\nsinks:\n  s: { type: meshlog, inputs: [f], endpoint: "${server.url}", token_file: ${join(dir, 'token')}, disk_buffer: { max_bytes: 1073741824 } }\n`,
-  );
-  const t0 = performance.now();
-  const proc = spawn(process.execPath, [BIN, 'agent', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
-  let peakRss = 0;
-  const sample = setInterval(() => {
+/**
+ * The agent's side of the fair comparison: an HTTP receiver that does what
+ * the peers' line counter does for them, for the agent's protocol: take a
+ * request, undo its gzip, walk the OTLP protobuf to count log records, and
+ * acknowledge (200 with an empty ExportLogsServiceResponse). It stores
+ * nothing, as the peers' receiver stores nothing.
+ */
+async function ackReceiver(): Promise<{ url: string; count(): number; close(): void }> {
+  let n = 0;
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const done = (err: Error | null, body: Buffer): void => {
+        if (err) {
+          res.writeHead(400).end(err.message);
+          return;
+        }
+        n += countOtlpLogRecords(body);
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      };
+      if (req.headers['content-encoding'] === 'gzip') gunzip(raw, done);
+      else done(null, raw);
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const a = server.address();
+  return { url: `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`, count: () => n, close: () => server.close() };
+}
+
+/** Log records in an ExportLogsServiceRequest, by walking the wire format (resource_logs=1 > scope_logs=2 > log_records=2). */
+export function countOtlpLogRecords(buf: Buffer): number {
+  const fields = (b: Buffer, start: number, end: number, want: number, each: (s: number, e: number) => void): void => {
+    let p = start;
+    const varint = (): number => {
+      let v = 0;
+      let mul = 1;
+      for (;;) {
+        const byte = b[p++]!;
+        v += (byte & 0x7f) * mul;
+        if (byte < 0x80) return v;
+        mul *= 128;
+      }
+    };
+    while (p < end) {
+      const key = varint();
+      const wire = key & 7;
+      if (wire === 0) varint();
+      else if (wire === 1) p += 8;
+      else if (wire === 5) p += 4;
+      else if (wire === 2) {
+        const len = varint();
+        if (key >>> 3 === want) each(p, p + len);
+        p += len;
+      } else throw new Error(`unexpected wire type ${wire}`);
+    }
+  };
+  let n = 0;
+  fields(buf, 0, buf.length, 1, (rs, re) => fields(buf, rs, re, 2, (ss, se) => fields(buf, ss, se, 2, () => n++)));
+  return n;
+}
+
+function sampleRss(pid: number | undefined): () => number {
+  let peak = 0;
+  const timer = setInterval(() => {
     try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'));
-      if (m) peakRss = Math.max(peakRss, Number(m[1]) / 1024);
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) peak = Math.max(peak, Number(m[1]) / 1024);
     } catch {
       // exited
     }
-  }, 100);
+  }, 50);
+  return () => {
+    clearInterval(timer);
+    return peak;
+  };
+}
+
+/**
+ * One agent run: `file` source -> `meshlog` sink (disk buffer, OTLP/HTTP
+ * protobuf + gzip) -> `endpoint`; timed from the agent's start until
+ * `delivered()` reaches every line. MESHLOG_BENCH_AGENT_PROFILE=DIR writes
+ * a V8 CPU profile of the agent there.
+ */
+async function runAgent(dir: string, file: string, lines: number, endpoint: string, token: string | undefined, delivered: (metric: (name: string) => Promise<number>) => Promise<number>): Promise<{ seconds: number; readSeconds: number; rssMib: number }> {
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const config = join(dir, 'agent.yaml');
+  if (token) writeFileSync(join(dir, 'token'), token);
+  writeFileSync(
+    config,
+    `agent:\n  data_dir: ${join(dir, 'agent')}\n  http: { port: ${port} }\nsources:\n  f: { type: file, include: [${file}], start_at: beginning }\nsinks:\n  s: { type: meshlog, inputs: [f], endpoint: "${endpoint}"${token ? `, token_file: ${join(dir, 'token')}` : ''}, disk_buffer: { max_bytes: 1073741824 } }\n`,
+  );
+  const profileDir = process.env['MESHLOG_BENCH_AGENT_PROFILE'];
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, [...profile, BIN, 'agent', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const peakRss = sampleRss(proc.pid);
   const metric = async (name: string): Promise<number> => {
     try {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      const line = text.split('\n').find((l) => l.startsWith(name + '{'));
+      const line = text.split('\n').find((l) => l.startsWith(name + '{') || l.startsWith(name + ' '));
       return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
     } catch {
       return 0;
@@ -103,20 +185,14 @@ async function runAgent(dir: string, file: string, lines: number, bytes: number)
   let readSeconds = 0;
   const ok = await waitUntil(async () => {
     if (!readSeconds && (await metric('meshlog_component_sent_records_total')) >= lines) readSeconds = (performance.now() - t0) / 1000;
-    return (await metric('meshlog_sink_delivered_records_total')) >= lines;
+    return (await delivered(metric)) >= lines;
   }, 600_000);
   const seconds = (performance.now() - t0) / 1000;
-  clearInterval(sample);
+  const rssMib = peakRss();
   proc.kill('SIGTERM');
   await new Promise((r) => proc.once('exit', r));
-  await server.stop();
-  if (!ok) throw new Error('bench agent: not every line was delivered within 10 minutes');
-  return {
-    'agent.file_mib_per_s': Number((bytes / MiB / seconds).toFixed(1)),
-    'agent.read_mib_per_s': Number((bytes / MiB / (readSeconds || seconds)).toFixed(1)),
-    'agent.rss_mib': Number(peakRss.toFixed(0)),
-    'agent.seconds': Number(seconds.toFixed(2)),
-  };
+  if (!ok) throw new Error(`bench agent: not every line reached ${endpoint} within 10 minutes`);
+  return { seconds, readSeconds: readSeconds || seconds, rssMib };
 }
 
 async function runPeer(start: (port: number) => ReturnType<typeof startChild>, lines: number, bytes: number): Promise<number | string> {
@@ -131,18 +207,45 @@ async function runPeer(start: (port: number) => ReturnType<typeof startChild>, l
   return Number((bytes / MiB / seconds).toFixed(1));
 }
 
-export async function agentSuite(opts: { mib: number; keep: boolean }): Promise<Figures> {
+export async function agentSuite(opts: { mib: number; keep: boolean; parts?: string | undefined }): Promise<Figures> {
+  const parts = new Set((opts.parts ?? 'receiver,server,rsyslog,syslog-ng').split(','));
   const dir = mkdtempSync(join(tmpdir(), 'meshlog-bench-agent-'));
   const file = join(dir, 'access.log');
   const { lines, bytes } = writeDataset(file, opts.mib);
   process.stdout.write(`agent bench: ${lines} lines, ${(bytes / MiB).toFixed(1)} MiB in ${file}\n`);
   const figures: Figures = { 'agent.lines': lines, 'agent.file_mib': Number((bytes / MiB).toFixed(1)) };
   try {
-    mkdirSync(join(dir, 'meshlog'));
-    Object.assign(figures, await runAgent(join(dir, 'meshlog'), file, lines, bytes));
+    const mib = bytes / MiB;
+    // 1. The fair side-by-side: the agent into a receiver that decodes, counts and acknowledges (what the peers' receiver does for them).
+    if (parts.has('receiver')) {
+      const rx = await ackReceiver();
+      try {
+        const r = await runAgent(join(dir, 'meshlog-rx'), file, lines, rx.url, undefined, () => Promise.resolve(rx.count()));
+        figures['agent.file_mib_per_s'] = Number((mib / r.seconds).toFixed(1));
+        figures['agent.read_mib_per_s'] = Number((mib / r.readSeconds).toFixed(1));
+        figures['agent.rss_mib'] = Number(r.rssMib.toFixed(0));
+        figures['agent.seconds'] = Number(r.seconds.toFixed(2));
+      } finally {
+        rx.close();
+      }
+    }
+    // 2. End to end: the agent into a local meshlog server that stores every record (timed until the server acknowledged all of them).
+    if (parts.has('server')) {
+      const server = await startBenchServer(join(dir, 'server'));
+      try {
+        const r = await runAgent(join(dir, 'meshlog-server'), file, lines, server.url, server.token, (metric) => metric('meshlog_sink_delivered_records_total'));
+        figures['agent.to_server_mib_per_s'] = Number((mib / r.seconds).toFixed(1));
+        figures['agent.to_server_rss_mib'] = Number(r.rssMib.toFixed(0));
+        figures['agent.to_server_seconds'] = Number(r.seconds.toFixed(2));
+        figures['server.rss_mib'] = Number((server.peakRssBytes() / MiB).toFixed(0));
+      } finally {
+        await server.stop();
+      }
+    }
 
     const rs = findRsyslog();
-    if (typeof rs === 'string') figures['peer.rsyslog_file_mib_per_s'] = `skipped: ${rs}`;
+    if (!parts.has('rsyslog')) figures['peer.rsyslog_file_mib_per_s'] = 'not run (--parts)';
+    else if (typeof rs === 'string') figures['peer.rsyslog_file_mib_per_s'] = `skipped: ${rs}`;
     else {
       const d = join(dir, 'rsyslog');
       mkdirSync(d);
@@ -164,7 +267,8 @@ export async function agentSuite(opts: { mib: number; keep: boolean }): Promise<
 
     const ng = which('syslog-ng');
     const version = ng ? syslogNgVersion(ng) : undefined;
-    if (!ng || !version) figures['peer.syslog_ng_file_mib_per_s'] = 'skipped: syslog-ng not installed (apt-get install syslog-ng-core)';
+    if (!parts.has('syslog-ng')) figures['peer.syslog_ng_file_mib_per_s'] = 'not run (--parts)';
+    else if (!ng || !version) figures['peer.syslog_ng_file_mib_per_s'] = 'skipped: syslog-ng not installed (apt-get install syslog-ng-core)';
     else {
       const d = join(dir, 'syslog-ng');
       mkdirSync(d);
@@ -177,7 +281,8 @@ export async function agentSuite(opts: { mib: number; keep: boolean }): Promise<
             `options { log-msg-size(65536); };`,
             `source s_file { file("${file}" flags(no-parse) follow-freq(1)); };`,
             `destination d_net { network("127.0.0.1" port(${port}) transport("tcp")); };`,
-            `log { source(s_file); destination(d_net); };`,
+            // flow-control: without it the source never waits for the destination and syslog-ng drops what overflows the destination's log-fifo-size (10,000 messages) when TCP is slower than the file read; rsyslog's imfile waits by default.
+            `log { source(s_file); destination(d_net); flags(flow-control); };`,
             '',
           ].join('\n'),
         );
@@ -188,8 +293,8 @@ export async function agentSuite(opts: { mib: number; keep: boolean }): Promise<
     if (!opts.keep) rmSync(dir, { recursive: true, force: true });
   }
   const num = (k: string): number => (typeof figures[k] === 'number' ? (figures[k] as number) : NaN);
-  if (Number.isFinite(num('peer.rsyslog_file_mib_per_s'))) figures['agent.vs_rsyslog'] = Number((num('agent.file_mib_per_s') / num('peer.rsyslog_file_mib_per_s')).toFixed(2));
-  if (Number.isFinite(num('peer.syslog_ng_file_mib_per_s'))) figures['agent.vs_syslog_ng'] = Number((num('agent.file_mib_per_s') / num('peer.syslog_ng_file_mib_per_s')).toFixed(2));
+  if (Number.isFinite(num('peer.rsyslog_file_mib_per_s'))) figures['ratio.agent_vs_rsyslog_file'] = Number((num('agent.file_mib_per_s') / num('peer.rsyslog_file_mib_per_s')).toFixed(2));
+  if (Number.isFinite(num('peer.syslog_ng_file_mib_per_s'))) figures['ratio.agent_vs_syslog_ng_file'] = Number((num('agent.file_mib_per_s') / num('peer.syslog_ng_file_mib_per_s')).toFixed(2));
   printTable(
     `agent: one ${(bytes / MiB).toFixed(0)} MiB file tailed and shipped over loopback`,
     Object.entries(figures).map(([k, v]) => [k, v]),

@@ -28,6 +28,8 @@ const { positionals, values } = parseArgs({
     rounds: { type: 'string' },
     /** agent: size of the tailed file. */
     mib: { type: 'string' },
+    /** agent: which runs (receiver,server,rsyslog,syslog-ng; all by default). */
+    parts: { type: 'string' },
   },
 });
 
@@ -74,6 +76,6 @@ for (const suite of requested) {
       await integritySuite({ records: Number(values.records ?? 200_000), rounds: Number(values.rounds ?? 3), seed: Number(values.seed), concurrency: Number(values.concurrency), keep: values.keep }),
     );
   }
-  if (suite === 'agent') saveResults('agent', await agentSuite({ mib: Number(values.mib ?? 256), keep: values.keep }));
+  if (suite === 'agent') saveResults('agent', await agentSuite({ mib: Number(values.mib ?? 256), keep: values.keep, parts: values.parts }));
 }
 process.stdout.write(`\nresults merged into bench/results/latest.json\n`);

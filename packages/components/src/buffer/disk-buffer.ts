@@ -9,9 +9,10 @@
  *   record and (for a new segment) its directory entry are fsync'd; a crash
  *   between the write and the fsync loses only a record nobody was told of;
  * - a record leaves only after `ack`: the ledger (acknowledged position) is
- *   replaced atomically (temp + fsync + rename) and lags at most a few
- *   records, so a crash re-sends those (at-least-once; the Meshlog server
- *   recognises an identical resent request by its idempotency key);
+ *   replaced atomically (temp + fsync + rename), off the event loop and at
+ *   most every LEDGER_INTERVAL_MS, so it lags the acknowledgements by about
+ *   that long and a crash re-sends those records (at-least-once; the Meshlog
+ *   server recognises an identical resent request by its idempotency key);
  * - bounded: `maxBytes` caps the unacknowledged bytes; a full buffer makes
  *   `append` wait (backpressure reaches the sources through `emit`) or,
  *   with `drop_newest`, refuse the record (the caller counts it);
@@ -24,7 +25,7 @@
  *   acknowledged upstream): it is truncated away at open, not counted.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, rename, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Logger } from '@meshlog/core';
@@ -37,6 +38,8 @@ export const RECORD_HEADER_BYTES = 16;
 export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
 const SEGMENT_SUFFIX = '.seg';
 const LEDGER = 'ledger.json';
+/** The ledger is rewritten at most this often (it lags the acknowledgements by about this long). */
+const LEDGER_INTERVAL_MS = 100;
 
 export type WhenFull = 'block' | 'drop_newest';
 
@@ -389,17 +392,21 @@ export class DiskBuffer {
 
   private async flushLedger(): Promise<void> {
     if (this.ledgerWriting) return;
-    while (this.ledgerDirty) {
-      this.ledgerDirty = false;
-      const p = Promise.resolve().then(() => writeLedger(this.dir, { segment: this.ackSeg, offset: this.ackOff }));
-      this.ledgerWriting = p;
-      try {
-        await p;
-      } catch (err) {
-        this.opts.logger.warn('could not write the disk buffer ledger; acknowledged records may be sent again after a restart', { dir: this.dir, error: (err as Error).message });
+    const run = (async () => {
+      while (this.ledgerDirty && !this.closed) {
+        this.ledgerDirty = false;
+        try {
+          await writeLedgerAsync(this.dir, { segment: this.ackSeg, offset: this.ackOff });
+        } catch (err) {
+          this.opts.logger.warn('could not write the disk buffer ledger; acknowledged records may be sent again after a restart', { dir: this.dir, error: (err as Error).message });
+        }
+        // Acknowledgements arriving meanwhile are written together (an fsync per ack would cost more than the sends).
+        await new Promise((r) => setTimeout(r, LEDGER_INTERVAL_MS));
       }
-      this.ledgerWriting = undefined;
-    }
+    })();
+    this.ledgerWriting = run;
+    await run;
+    this.ledgerWriting = undefined;
   }
 
   private waitForData(): Promise<void> {
@@ -458,6 +465,18 @@ function writeLedger(dir: string, ack: { segment: number; offset: number }): voi
     closeSync(fd);
   }
   renameSync(tmp, join(dir, LEDGER));
+}
+
+async function writeLedgerAsync(dir: string, ack: { segment: number; offset: number }): Promise<void> {
+  const tmp = join(dir, `${LEDGER}.tmp`);
+  await writeFile(tmp, JSON.stringify({ version: 1, segment: ack.segment, offset: ack.offset }) + '\n', { mode: 0o600 });
+  const fh = await open(tmp, 'r+');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, join(dir, LEDGER));
 }
 
 function fsyncDir(dir: string): void {
