@@ -59,10 +59,16 @@ export const FileSourceConfigSchema = z
     fingerprint_bytes: z.number().int().min(16).max(64 * 1024).default(256),
     /** Longer lines are cut to this (counted, `log.truncated: true`). */
     max_line_bytes: z.number().int().min(256).max(64 * 1024 * 1024).default(256 * 1024),
-    /** A batch goes downstream at this many lines ... */
-    batch_max_records: z.number().int().min(1).max(1_000_000).default(4096),
+    /**
+     * A batch goes downstream at this many lines ... Two batches per file are
+     * in flight at once; small enough that their records die young (the GC
+     * copies, then promotes, whatever is still alive when it runs: larger
+     * batches cost more GC time and RSS), large enough that the disk buffer's
+     * fsync per write stays cheap per line.
+     */
+    batch_max_records: z.number().int().min(1).max(1_000_000).default(2048),
     /** ... or this many bytes. */
-    batch_max_bytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(2 * 1024 * 1024),
+    batch_max_bytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
     /** A file that has left its path (renamed out of the globs, deleted) is read to its end and closed after no growth for this long. */
     rotate_wait_ms: z.number().int().min(0).max(3_600_000).default(5000),
     /** A file whose path still points to it is closed after this long without growth, and reopened when it grows. */

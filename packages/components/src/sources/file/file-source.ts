@@ -25,7 +25,7 @@
  *   already read before it was compressed is not read twice.
  *
  * Delivery window: a restart re-reads what was read but not yet
- * acknowledged (at most one batch in flight per file plus the batch being
+ * acknowledged (at most two batches in flight per file plus the batch being
  * cut), and what was acknowledged in the last ~50 ms before a crash (the
  * checkpoint write coalescing). copytruncate loses, as with every tailer,
  * what the writer appends between logrotate's copy and its truncate, and a

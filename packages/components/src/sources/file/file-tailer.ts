@@ -1,8 +1,8 @@
 /**
  * One file being tailed: reads from its position to the end whenever it is
- * woken (poll, fs.watch), cuts lines, sends batches downstream with at most
- * one in flight, and moves its checkpoint only when a batch was
- * acknowledged. A failed hand-off is retried with the same lines (records
+ * woken (poll, fs.watch), cuts lines, sends batches downstream with a few
+ * in flight, and moves its checkpoint only over batches that were
+ * acknowledged, in file order. A failed hand-off is retried with the same lines (records
  * are rebuilt, since transforms change records in place) until it succeeds
  * or the source stops; nothing read is ever dropped.
  *
@@ -51,6 +51,8 @@ export async function readFingerprint(fh: FileHandle, length: number): Promise<{
 }
 
 const READ_CHUNK = 1024 * 1024;
+/** Batches of one file handed downstream and not yet acknowledged, at most. */
+const MAX_INFLIGHT_BATCHES = 2;
 
 export class FileTailer {
   readonly key: string;
@@ -76,7 +78,10 @@ export class FileTailer {
   private lastMtimeMs = 0;
   private running: Promise<void> | undefined;
   private again = false;
-  private inflight: Promise<void> | undefined;
+  /** The chain of batches in flight, in file order: resolves true when every one of them so far was acknowledged. */
+  private inflight: Promise<boolean> = Promise.resolve(true);
+  private inflightCount = 0;
+  private slotWaiters: (() => void)[] = [];
   closed = false;
   /** A copy of another file's content (copytruncate): read only from where that file's truncation says. */
   copyHold = false;
@@ -246,6 +251,7 @@ export class FileTailer {
     await this.inflight;
     // Acknowledgements of the old content must not move the new content's checkpoint.
     this.generation++;
+    this.inflight = Promise.resolve(true);
     this.readPos = this.ackPos = 0;
     this.splitter.reset(0);
     this.joiner?.reset();
@@ -263,16 +269,27 @@ export class FileTailer {
     this.pendingBytes = 0;
     if (lines.length === 0) return;
     const ackTo = lines[lines.length - 1]!.end;
-    if (this.inflight) await this.inflight;
+    // A few batches in flight: reading and cutting the next ones overlaps the sink's compression and fsync.
+    while (this.inflightCount >= MAX_INFLIGHT_BATCHES) await new Promise<void>((r) => this.slotWaiters.push(r));
     const generation = this.generation;
-    this.inflight = this.deliver(lines).then(
-      () => {
-        if (generation !== this.generation) return;
-        if (ackTo > this.ackPos) this.ackPos = ackTo;
-        this.saveCheckpoint();
-      },
-      () => undefined,
+    this.inflightCount++;
+    const delivered = this.deliver(lines).then(
+      () => true,
+      () => false,
     );
+    void delivered.then(() => {
+      this.inflightCount--;
+      this.slotWaiters.shift()?.();
+    });
+    // The checkpoint moves in file order, and never past a batch that was not acknowledged (stopping mid-delivery).
+    this.inflight = Promise.all([this.inflight, delivered]).then(([before, ok]) => {
+      if (!before || !ok) return false;
+      if (generation === this.generation && ackTo > this.ackPos) {
+        this.ackPos = ackTo;
+        this.saveCheckpoint();
+      }
+      return true;
+    });
   }
 
   private batchOf(lines: Line[]): Batch {
