@@ -1,17 +1,22 @@
 /**
  * `npm run bench -- agent`: one file tailed and shipped. The file (Envoy
- * access-log-like lines, ~200 B) is written first, then each shipper reads
- * it from the start and sends it over loopback:
+ * access-log-like lines, ~180 B) is written first, then each shipper reads
+ * it from the start and sends it over loopback, timed from its start until
+ * the receiver has every line:
  *
  * - meshlog agent: `file` source -> `meshlog` sink (disk buffer, OTLP/HTTP
- *   protobuf + gzip) -> a local `meshlog server` (embedded store); timed
- *   until the agent's sink reports every line delivered (the server's 2xx,
- *   i.e. durable in the store); RSS sampled from /proc during the run;
+ *   protobuf + gzip) into (1) an acknowledging receiver in this process that
+ *   does what the peers' receiver does (gunzip, count the log records in the
+ *   protobuf, answer 200; nothing stored): agent.file_mib_per_s,
+ *   agent.rss_mib; and (2) a local `meshlog server` that stores every record,
+ *   until the server acknowledged them all: agent.to_server_mib_per_s,
+ *   agent.to_server_rss_mib. RSS sampled from /proc every 50 ms.
  * - rsyslog imfile -> omfwd (TCP) and syslog-ng file() -> network() (TCP)
- *   into a line-counting Node receiver, timed until every line arrived.
+ *   into a line-counting Node receiver: peer.rsyslog_file_mib_per_s,
+ *   peer.syslog_ng_file_mib_per_s; ratio.agent_vs_* compare them with (1).
  *
- * Keys: agent.file_mib_per_s, agent.rss_mib, agent.read_mib_per_s (into the
- * disk buffer), peer.rsyslog_file_mib_per_s, peer.syslog_ng_file_mib_per_s.
+ * `--parts` picks runs (receiver,server,rsyslog,syslog-ng). What each figure
+ * means is spelled out in docs/agent.md#performance.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
