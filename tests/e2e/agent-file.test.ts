@@ -17,8 +17,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { appendFileSync, closeSync, copyFileSync, ftruncateSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, copyFileSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { freePort, startServerProcess, tempDir, type ServerProcess } from '../helpers/server-process.js';
 import { httpsRequest } from '../helpers/https-client.js';
 import { caOf, findOpenssl, issueCertificate, makeTestPki, needOpenssl, type IssuedCertificate, type TestPki } from '../helpers/test-pki.js';
@@ -164,6 +165,71 @@ test('rename-and-create rotation under continuous writes: every line exactly onc
     const marker = randomUUID();
     const lines = await writeLines(join(logs, 'app.log'), marker, 6000, 1000, (k) => renameSync(join(logs, 'app.log'), join(logs, `app.log.${k}`)));
     assertExactlyOnce(await waitForLines(marker, lines), lines);
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('a file deleted while the writer still appends to it is drained to its end: every line exactly once', { timeout: 180_000 }, async (t) => {
+  if (!needOpenssl(t, openssl)) return;
+  const logs = join(dir, 'deleted', 'logs');
+  mkdirSync(logs, { recursive: true });
+  const setup = await agentConfig('deleted', `    include: [${logs}/app.log]\n    start_at: beginning\n    poll_interval_ms: 100\n    glob_interval_ms: 200\n    rotate_wait_ms: 1000`);
+  const agent = await startAgentProcess(setup.config, setup.port);
+  try {
+    const marker = randomUUID();
+    const path = join(logs, 'app.log');
+    const fd = openSync(path, 'a');
+    const lines: string[] = [];
+    const write = (n: number): void => {
+      for (let i = 0; i < n; i++) {
+        const line = `${marker} line ${lines.length} ${randomBytes(8).toString('hex')}`;
+        lines.push(line);
+        writeSync(fd, line + '\n');
+      }
+    };
+    write(1000);
+    await waitForLines(marker, [...lines]);
+    // Deleted (as a cleanup job or a careless rotation does) while the writer keeps its descriptor: the agent keeps reading through its own.
+    rmSync(path);
+    for (let k = 0; k < 10; k++) {
+      write(200);
+      await sleep(50);
+    }
+    closeSync(fd);
+    assertExactlyOnce(await waitForLines(marker, lines), lines);
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('gzip: true: a rotated file compressed after it was read is not read again; a compressed file never seen is read whole', { timeout: 180_000 }, async (t) => {
+  if (!needOpenssl(t, openssl)) return;
+  const logs = join(dir, 'gzip', 'logs');
+  mkdirSync(logs, { recursive: true });
+  const setup = await agentConfig('gzip', `    include: [${logs}/app.log*]\n    gzip: true\n    start_at: beginning\n    poll_interval_ms: 100\n    glob_interval_ms: 200\n    rotate_wait_ms: 500`);
+  const agent = await startAgentProcess(setup.config, setup.port);
+  try {
+    const marker = randomUUID();
+    const make = (from: number, n: number): string[] => Array.from({ length: n }, (_, i) => `${marker} line ${from + i} ${randomBytes(8).toString('hex')}`);
+    const first = make(0, 1500);
+    writeFileSync(join(logs, 'app.log'), first.join('\n') + '\n');
+    await waitForLines(marker, first);
+    // logrotate with compress: rename, a new file, then the rotated one gzip'd and removed.
+    renameSync(join(logs, 'app.log'), join(logs, 'app.log.1'));
+    const second = make(1500, 1500);
+    writeFileSync(join(logs, 'app.log'), second.join('\n') + '\n');
+    await sleep(1500);
+    writeFileSync(join(logs, 'app.log.1.gz'), gzipSync(readFileSync(join(logs, 'app.log.1'))));
+    rmSync(join(logs, 'app.log.1'));
+    // An archive the agent never saw uncompressed.
+    const third = make(3000, 1500);
+    writeFileSync(join(logs, 'app.log.0.gz'), gzipSync(third.join('\n') + '\n'));
+    const all = [...first, ...second, ...third];
+    await waitForLines(marker, all);
+    // A few more looks at the directory: nothing is read twice.
+    await sleep(2000);
+    assertExactlyOnce(await linesOnServer(marker), all);
   } finally {
     await agent.stop();
   }

@@ -22,7 +22,10 @@
  *   a new inode found by the scan.
  * - Gzip'd rotated files (`gzip: true`) are read whole, decompressed, and
  *   recognised by the fingerprint of their decompressed start, so a file
- *   already read before it was compressed is not read twice.
+ *   already read before it was compressed is not read twice (logrotate
+ *   writes the .gz while the original still exists: a .gz whose original is
+ *   still being drained waits for it; one whose original is still tailed at
+ *   its path starts where that file's acknowledgements are).
  *
  * Delivery window: a restart re-reads what was read but not yet
  * acknowledged (at most two batches in flight per file plus the batch being
@@ -194,7 +197,7 @@ export class FileSource implements Source {
         continue;
       }
       if (f.path.endsWith('.gz')) {
-        if (!this.gzipDone.has(key)) await this.readGzip(f.path, f.dev, f.ino, live);
+        if (!this.gzipDone.has(key)) await this.readGzip(f.path, f.dev, f.ino);
         continue;
       }
       await this.track(f, initial, live);
@@ -295,7 +298,7 @@ export class FileSource implements Source {
   }
 
   /** A gzip'd file, read whole once (resuming where its uncompressed original or an earlier read got to). */
-  private async readGzip(path: string, dev: number, ino: number, live: Set<string>): Promise<void> {
+  private async readGzip(path: string, dev: number, ino: number): Promise<void> {
     const store = this.store!;
     const key = inodeKey(dev, ino);
     const own = store.get(dev, ino);
@@ -348,7 +351,14 @@ export class FileSource implements Source {
           head = Buffer.concat([head, chunk]);
           if (head.length < N) continue;
           fp = fingerprintOf(head.subarray(0, N));
-          const moved = store.findMoved(fp, N, live);
+          // logrotate's compress writes the .gz while the original is still there (and maybe still being drained).
+          const original = [...this.tailers.values()].find((t) => !t.closed && t.fpLen === N && t.fp === fp);
+          if (original && original.goneSince !== undefined) {
+            // Rotated away and still being read: look again once it is drained and its checkpoint is final.
+            stream.destroy();
+            return;
+          }
+          const moved = original ? { offset: original.position.acknowledged } : store.findMoved(fp, N, new Set());
           start = moved ? moved.offset : 0;
           acked = start;
           data = head;
