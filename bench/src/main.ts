@@ -10,8 +10,9 @@ import { retentionSuite } from './retention-suite.js';
 import { ingestSuite } from './ingest-suite.js';
 import { normalizeSuite } from './normalize-suite.js';
 import { integritySuite } from './integrity-suite.js';
+import { agentSuite } from './agent-suite.js';
 
-const SUITES = ['storage', 'ingest', 'retention', 'normalize', 'integrity'] as const;
+const SUITES = ['storage', 'ingest', 'retention', 'normalize', 'integrity', 'agent'] as const;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -25,6 +26,10 @@ const { positionals, values } = parseArgs({
     plaintext: { type: 'boolean', default: false },
     'server-records': { type: 'string' },
     rounds: { type: 'string' },
+    /** agent: size of the tailed file. */
+    mib: { type: 'string' },
+    /** agent: which runs (receiver,server,rsyslog,syslog-ng; all by default). */
+    parts: { type: 'string' },
   },
 });
 
@@ -71,5 +76,6 @@ for (const suite of requested) {
       await integritySuite({ records: Number(values.records ?? 200_000), rounds: Number(values.rounds ?? 3), seed: Number(values.seed), concurrency: Number(values.concurrency), keep: values.keep }),
     );
   }
+  if (suite === 'agent') saveResults('agent', await agentSuite({ mib: Number(values.mib ?? 256), keep: values.keep, parts: values.parts }));
 }
 process.stdout.write(`\nresults merged into bench/results/latest.json\n`);

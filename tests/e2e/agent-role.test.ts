@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MESHLOG_BIN, REPO_ROOT, freePort, runCli, tempDir } from '../helpers/server-process.js';
 import { otlpJsonLogs } from '../helpers/otlp-payloads.js';
@@ -50,4 +50,29 @@ test('an agent config with an unknown key fails with its line', async () => {
   const r = await runCli(['agent', '--config', config]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /agent\.htpp: unknown key "htpp"; did you mean "http"\? \(line 3, column 3\)/);
+});
+
+test('an agent without a local listener (http.port: 0) tailing a file keeps running until SIGTERM', async () => {
+  const dir = tempDir();
+  const file = join(dir, 'app.log');
+  writeFileSync(file, 'first line\n');
+  const config = join(dir, 'agent.yaml');
+  writeFileSync(config, `agent:\n  data_dir: ${join(dir, 'data')}\n  http: { port: 0 }\nsources:\n  f: { type: file, include: [${file}], start_at: beginning, poll_interval_ms: 50 }\nsinks:\n  out: { type: stdout, inputs: [f] }\n`);
+  const proc = spawn(process.execPath, [MESHLOG_BIN, 'agent', '--config', config], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const exited = new Promise<number | null>((res) => proc.once('exit', (c) => res(c)));
+  try {
+    for (let i = 0; i < 100 && !stdout.includes('first line'); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(stdout, /first line/);
+    // Nothing but the file source is running: the process must still be there to see the next line.
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(proc.exitCode, null, 'the agent exited on its own');
+    appendFileSync(file, 'second line\n');
+    for (let i = 0; i < 100 && !stdout.includes('second line'); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(stdout, /second line/);
+  } finally {
+    proc.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0);
 });

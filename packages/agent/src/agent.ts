@@ -18,7 +18,13 @@ import {
   type Logger,
 } from '@meshlog/core';
 import {
+  SHUTDOWN_SIGNAL_SERVICE,
   datadogLogsSource,
+  fileSource,
+  lokiSink,
+  meshlogSink,
+  otlpSink,
+  redactTransform,
   enrichK8sPathTransform,
   enrichMeshTransform,
   fluentSource,
@@ -38,6 +44,7 @@ export const agentRegistry: ComponentRegistry = {
   // syslog: the node's local syslog receiver (point rsyslog/journald forwarding or devices at it).
   // es_bulk stays server-only: its `/<index>/_bulk` routes need path parameters this agent's listener does not route.
   sources: {
+    file: fileSource,
     otlp: otlpSource,
     fluent: fluentSource,
     syslog: syslogSource,
@@ -51,8 +58,9 @@ export const agentRegistry: ComponentRegistry = {
     parse_container: parseContainerTransform,
     enrich_k8s_path: enrichK8sPathTransform,
     enrich_mesh: enrichMeshTransform,
+    redact: redactTransform,
   },
-  sinks: { stdout: stdoutSink },
+  sinks: { meshlog: meshlogSink, otlp: otlpSink, loki: lokiSink, stdout: stdoutSink },
 };
 
 const AgentFileSchema = z
@@ -94,7 +102,11 @@ export async function startAgent(configFile: string, logger: Logger = createLogg
     logger,
   );
   const metrics = new PipelineMetrics();
-  const pipeline = await Pipeline.build(spec, { dataDir, logger, metrics, services: new ServiceMap().set(HTTP_INGEST_SERVICE, http) });
+  http.setMetrics(metrics);
+  // Fired first on stop: a sink waiting for disk buffer space gives up, so sources stop promptly (unacknowledged lines are read again next start).
+  const shutdown = new AbortController();
+  const services = new ServiceMap().set(HTTP_INGEST_SERVICE, http).set(SHUTDOWN_SIGNAL_SERVICE, shutdown.signal);
+  const pipeline = await Pipeline.build(spec, { dataDir, logger, metrics, services });
   await pipeline.start();
   const httpPort = config.agent.http.port !== 0 ? await http.listen() : undefined;
   logger.info('meshlog agent started', { components: pipeline.componentIds, http: httpPort });
@@ -103,6 +115,7 @@ export async function startAgent(configFile: string, logger: Logger = createLogg
     httpPort,
     stop: () =>
       (stopping ??= (async () => {
+        shutdown.abort();
         await http.close();
         await pipeline.stop();
       })()),

@@ -5,12 +5,17 @@
  * route's protocol puts it (Bearer, `Splunk <token>`, `DD-API-KEY`). Bodies
  * are size-capped and gzip is undone, as on the server; errors leave in the
  * route's protocol shape when it has one.
+ *
+ * `GET /health` (200 while running) and `GET /metrics` (Prometheus text:
+ * pipeline, disk buffer, file and redaction counters) need no token, like
+ * the server's `/ready` and `/metrics`: they carry no log data, and the
+ * listener is loopback unless configured otherwise.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { gunzipSync, inflateSync } from 'node:zlib';
-import { presentedToken, type HostError, type HttpIngestHost, type IngestResponse, type IngestRoute, type Logger } from '@meshlog/core';
+import { presentedToken, type HostError, type HttpIngestHost, type IngestResponse, type IngestRoute, type Logger, type PipelineMetrics } from '@meshlog/core';
 
 export interface LocalHttpHostOptions {
   listenAddress: string;
@@ -24,12 +29,18 @@ export class LocalHttpHost implements HttpIngestHost {
   private readonly inactive = new Set<string>();
   private server: Server | undefined;
   private readonly tokenHash: Buffer | undefined;
+  private metrics: PipelineMetrics | undefined;
+  private readonly startedAt = Date.now();
 
   constructor(
     private readonly opts: LocalHttpHostOptions,
     private readonly logger: Logger,
   ) {
     if (opts.tokenFile) this.tokenHash = sha256(readFileSync(opts.tokenFile, 'utf8').trim());
+  }
+
+  setMetrics(metrics: PipelineMetrics): void {
+    this.metrics = metrics;
   }
 
   mount(owner: string, routes: IngestRoute[]): void {
@@ -74,6 +85,12 @@ export class LocalHttpHost implements HttpIngestHost {
   private async handle(req: IncomingMessage): Promise<IngestResponse> {
     const url = new URL(req.url ?? '/', 'http://local');
     const path = url.pathname;
+    if (req.method === 'GET' && path === '/health') {
+      return { status: 200, contentType: 'application/json', body: JSON.stringify({ status: 'ok', uptime_s: Math.round((Date.now() - this.startedAt) / 1000) }) + '\n' };
+    }
+    if (req.method === 'GET' && path === '/metrics' && this.metrics) {
+      return { status: 200, contentType: this.metrics.registry.contentType, body: await this.metrics.text() };
+    }
     const entry = this.routes.get(`${req.method} ${path}`);
     if (!entry || (entry.route.claims && !entry.route.claims(req.headers))) return { status: 404, body: `no route for ${req.method} ${path}\n` };
     const { route } = entry;

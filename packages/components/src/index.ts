@@ -27,6 +27,18 @@ export { parseBulkBody, EsBulkRequestError } from './sources/es_bulk/es-bulk-dec
 export { documentToRecord, parseDate } from './sources/es_bulk/ecs-mapping.js';
 
 export { stdoutSink } from './sinks/stdout/stdout-sink.js';
+export { meshlogSink, MeshlogSinkConfigSchema } from './sinks/meshlog/meshlog-sink.js';
+export { otlpSink, OtlpSinkConfigSchema } from './sinks/otlp/otlp-sink.js';
+export { lokiSink, lokiProtocol, LokiSinkConfigSchema } from './sinks/loki/loki-sink.js';
+export { BufferedPushSink, SHUTDOWN_SIGNAL_SERVICE, retryAfterMs, isPermanentStatus, type PushProtocol } from './sinks/shared/buffered-push-sink.js';
+export { encodeOtlpLogs, encodeOtlpSpans } from './sinks/shared/otlp-encode.js';
+export { DiskBuffer, BufferClosedError, RECORD_MAGIC, RECORD_HEADER_BYTES, type BufferedRecord, type BufferDamage } from './buffer/disk-buffer.js';
+export { fileSource, FileSource } from './sources/file/file-source.js';
+export { FileSourceConfigSchema, type FileSourceConfig } from './sources/file/config.js';
+export { CheckpointStore, type CheckpointEntry } from './sources/file/checkpoints.js';
+export { redactTransform, RedactTransform } from './transforms/redact/redact-transform.js';
+export { RedactConfigSchema, BUILTIN_DETECTORS, DEFAULT_DETECTORS, type RedactConfig } from './transforms/redact/config.js';
+export { luhnValid } from './transforms/redact/detectors.js';
 export { fluentSource } from './sources/fluent/fluent-source.js';
 export { syslogSource } from './sources/syslog/syslog-source.js';
 export { SyslogSourceConfigSchema, SyslogTlsSchema, type SyslogSourceConfig, type SyslogTlsConfig } from './sources/syslog/config.js';

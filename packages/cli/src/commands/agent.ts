@@ -12,9 +12,12 @@ export async function agentCommand(opts: { config: string }): Promise<void> {
     if (err instanceof ConfigError) throw new CliError(`invalid configuration:\n${err.message}`, 2);
     throw err;
   }
+  // The sources' timers are unref'd and without a local listener (http.port: 0) nothing else holds the event loop: this keeps the process up until a signal.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   await new Promise<void>((resolve) => {
     const stop = (): void => void agent.stop().then(resolve, resolve);
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  clearInterval(keepAlive);
 }

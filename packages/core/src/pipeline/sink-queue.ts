@@ -155,7 +155,8 @@ export class SinkQueue {
       } catch (err) {
         const e = err instanceof Error ? err : new Error(String(err));
         this.metrics.error(e instanceof PipelineError ? e.reason : 'write_failed');
-        if (!isRetryable(e) || attempt >= this.opts.retry.maxAttempts || this.closed) {
+        // shutting_down: the sink refuses because the role is stopping; a retry here would only delay the stop (the sender retries later).
+        if (!isRetryable(e) || attempt >= this.opts.retry.maxAttempts || this.closed || (e instanceof PipelineError && e.reason === 'shutting_down')) {
           this.logger.warn('sink write failed', { error: e.message, attempts: attempt, records });
           for (const p of take) {
             this.metrics.discarded(p.size, DiscardReason.DeliveryFailed, p.batch.tenant);

@@ -12,7 +12,18 @@ export interface ComponentMetrics {
   discarded(records: number, reason: string, tenant: string): void;
   error(errorType: string): void;
   queueDepth(records: number): void;
+  /**
+   * A component's own counter (`meshlog_<name>`), labelled with the
+   * component's labels plus `labelNames`: what the generic counters above
+   * cannot say (redactions per detector, damaged buffer bytes, truncated
+   * lines). Optional so that test doubles need not implement it.
+   */
+  counter?(name: string, help: string, labelNames?: readonly string[]): (labels?: Record<string, string>, value?: number) => void;
+  /** A component's own gauge (`meshlog_<name>`), like `counter`. */
+  gauge?(name: string, help: string, labelNames?: readonly string[]): (value: number, labels?: Record<string, string>) => void;
 }
+
+const OWN_LABELS = ['component_id', 'component_kind', 'component_type'] as const;
 
 export class PipelineMetrics {
   readonly registry: Registry;
@@ -22,6 +33,8 @@ export class PipelineMetrics {
   private readonly discardedRecords: Counter;
   private readonly errors: Counter;
   private readonly queued: Gauge;
+  /** Component-owned metrics by full name; one family shared by every component that asks for it. */
+  private readonly own = new Map<string, Counter | Gauge>();
 
   constructor(registry = new Registry()) {
     this.registry = registry;
@@ -45,7 +58,26 @@ export class PipelineMetrics {
       discarded: (records, reason, tenant) => this.discardedRecords.inc({ ...labels, reason, tenant }, records),
       error: (errorType) => this.errors.inc({ ...labels, error_type: errorType }),
       queueDepth: (records) => this.queued.set(labels, records),
+      counter: (name, help, labelNames = []) => {
+        const c = this.ownMetric(`meshlog_${name}`, () => new Counter({ name: `meshlog_${name}`, help, labelNames: [...OWN_LABELS, ...labelNames], registers: [this.registry] }));
+        if (!(c instanceof Counter)) throw new Error(`metric meshlog_${name} is already a gauge`);
+        return (extra = {}, value = 1) => c.inc({ ...labels, ...extra }, value);
+      },
+      gauge: (name, help, labelNames = []) => {
+        const g = this.ownMetric(`meshlog_${name}`, () => new Gauge({ name: `meshlog_${name}`, help, labelNames: [...OWN_LABELS, ...labelNames], registers: [this.registry] }));
+        if (!(g instanceof Gauge)) throw new Error(`metric meshlog_${name} is already a counter`);
+        return (value, extra = {}) => g.set({ ...labels, ...extra }, value);
+      },
     };
+  }
+
+  private ownMetric(name: string, make: () => Counter | Gauge): Counter | Gauge {
+    let m = this.own.get(name);
+    if (!m) {
+      m = make();
+      this.own.set(name, m);
+    }
+    return m;
   }
 
   async text(): Promise<string> {
