@@ -10,6 +10,7 @@ export * from './pipeline/sink-queue.js';
 export * from './pipeline/services.js';
 export * from './pipeline/clone.js';
 export * from './config/config-file.js';
+export * from './fs/fsync-dir.js';
 export * from './config/pipeline-config.js';
 export * from './telemetry/logger.js';
 export * from './telemetry/metrics.js';

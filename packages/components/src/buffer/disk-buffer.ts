@@ -29,6 +29,7 @@ import { open, rename, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Logger } from '@meshlog/core';
+import { fsyncDir } from '@meshlog/core';
 
 /** "MLBR": the first four bytes of every record. */
 export const RECORD_MAGIC = 0x4d4c4252;
@@ -479,14 +480,6 @@ async function writeLedgerAsync(dir: string, ack: { segment: number; offset: num
   await rename(tmp, join(dir, LEDGER));
 }
 
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /**
  * Walks the newest segment from `from`; a last record whose declared

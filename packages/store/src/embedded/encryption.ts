@@ -34,6 +34,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { inspect } from 'node:util';
+import { fsyncDir } from '@meshlog/core';
 
 /** The environment variable read when nothing else is configured. */
 export const DEFAULT_KEY_ENV = 'MESHLOG_STORAGE_KEYS';
@@ -372,14 +373,6 @@ function writeDurably(path: string, text: string, flag: 'wx'): void {
   fsyncDir(dirname(path));
 }
 
-export function fsyncDir(dir: string): void {
-  const fd = openSync(dir, constants.O_RDONLY);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 function shellQuote(s: string): string {
   return /^[\w./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;

@@ -18,7 +18,8 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENCRYPTED_SUBDIR } from './chdb-config.js';
-import { StorageEncryptionError, fsyncDir } from './encryption.js';
+import { fsyncDir } from '@meshlog/core';
+import { StorageEncryptionError } from './encryption.js';
 
 export const STORAGE_MARKER_FILE = 'storage.json';
 

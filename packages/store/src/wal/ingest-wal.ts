@@ -30,7 +30,7 @@ import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, tru
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@meshlog/core';
-import { encodeLeaf, recordsHash } from '@meshlog/core';
+import { encodeLeaf, fsyncDir, recordsHash } from '@meshlog/core';
 import { newRowStats, type RowStats } from '../rows.js';
 import { WAL_KINDS, decodeGroup, encodeGroup, type WalGroup, type WalKeys, type WalKind } from './wal-format.js';
 
@@ -470,11 +470,3 @@ function joinRows(parts: Buffer[]): Buffer {
   return Buffer.concat(withNewlines);
 }
 
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
