@@ -55,9 +55,8 @@ test('on the real store, filtering through the mask finds exactly what a body se
       'level=error msg="upstream reset"',
       'no words here',
     ];
-    await store.insert([
-      { kind: 'logs', tenant: 't1', source: 'test', records: bodies.map((body, i) => ({ ...emptyLogRecord(), timeUnixNano: now + BigInt(i), observedTimeUnixNano: now, body, resource: { 'service.name': 'svc' } })) },
-    ]);
+    const record = (at: bigint, body: string) => ({ ...emptyLogRecord(), timeUnixNano: at, observedTimeUnixNano: now, body, resource: { 'service.name': 'svc' } });
+    await store.insert([{ kind: 'logs', tenant: 't1', source: 'test', records: bodies.map((body, i) => record(now + BigInt(i), body)) }]);
     const r = await store.backend.query<{ body: string; body_tokens: string; body_bytes: string }>('SELECT body, body_tokens, body_bytes FROM meshlog.logs ORDER BY timestamp_ns');
     for (const row of r.rows) {
       const mask = BigInt(row.body_tokens);
@@ -71,6 +70,10 @@ test('on the real store, filtering through the mask finds exactly what a body se
       assert.deepEqual(await find('!=', [needle]), bodies.filter((b) => !b.includes(needle)), `!= ${needle}`);
     }
     assert.deepEqual(await find('|=', ['ERROR', 'timed out']), bodies.filter((b) => b.includes('ERROR') || b.includes('timed out')), 'alternatives');
+    // The audit trail has the same column (LogQL `{meshlog_stream="audit"} |= "DELETE"`).
+    await store.insertAudit([{ kind: 'logs', tenant: 't1', source: 'audit', records: ['{"method":"DELETE","path":"/x"}', '{"method":"GET","path":"/y"}'].map((body, i) => record(now + BigInt(i), body)) }]);
+    const audit = await store.selectLogs({ tenant: 't1', table: 'audit_log', matchers: [], lineFilters: [{ op: '|=', values: ['DELETE'] }], startNs: now, endNs: now + 1_000n, limit: 10, direction: 'forward' });
+    assert.deepEqual(audit.rows.map((r) => r.body), ['{"method":"DELETE","path":"/x"}']);
   } finally {
     await store.close();
   }
