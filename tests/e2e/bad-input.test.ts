@@ -87,6 +87,25 @@ test('/metrics counts what was received and stored, per component', async () => 
   assert.equal(after.sent('store') - before.sent('store'), n);
 });
 
+test('/metrics shows the ingest WAL: what it holds, what the store took, whether the store refuses it', async () => {
+  const r = await post('/v1/logs', otlpJsonLogs(['wal metrics line']), { 'content-type': 'application/json' });
+  assert.equal(r.status, 200);
+  // The store takes the acknowledged group shortly after the answer; wait until the applied sequence catches up.
+  let text = '';
+  const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  for (let i = 0; i < 100; i++) {
+    text = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.token}` } })).text();
+    if (value('meshlog_wal_applied_seq') === value('meshlog_wal_committed_seq')) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.ok(value('meshlog_wal_committed_seq') >= 1, 'a group was committed');
+  assert.equal(value('meshlog_wal_applied_seq'), value('meshlog_wal_committed_seq'), 'and taken by the store');
+  assert.equal(value('meshlog_wal_backlog_records'), 0);
+  assert.equal(value('meshlog_wal_failing_seconds'), 0);
+  assert.equal(value('meshlog_wal_apply_failures_total'), 0);
+  assert.ok(value('meshlog_wal_segments') >= 1);
+});
+
 async function metricValues(): Promise<{ received(id: string): number; sent(id: string): number }> {
   const text = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.token}` } })).text();
   const read = (name: string, id: string): number => {

@@ -29,6 +29,7 @@ import { registerUiRoutes } from './http/ui-routes.js';
 import { registerAuditRoutes } from './http/audit-routes.js';
 import { registerRetentionRoutes } from './http/retention-routes.js';
 import { RetentionMetrics } from './retention/retention-metrics.js';
+import { registerWalMetrics } from './wal-metrics.js';
 import { ApprovalService } from './approvals/approval-service.js';
 import { registerApprovalRoutes } from './http/approval-routes.js';
 import { registerKeyRoutes } from './http/key-routes.js';
@@ -265,6 +266,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const configured = await retention.applyConfigured(config.retention.policies);
   if (configured.length > 0) retentionLogger.info('retention policies applied from the config file', { policies: configured.map((p) => ({ tenant: p.tenant, selector: p.selector ?? '', keep_days: p.keep_days })) });
   const retentionMetrics = new RetentionMetrics(metrics.registry);
+  registerWalMetrics(metrics.registry, store);
   const scheduler = new RetentionScheduler({
     intervalMs: config.retention.interval_minutes * 60_000,
     startDelayMs: config.retention.start_delay_seconds * 1000,

@@ -139,6 +139,11 @@ test('a store outage holds acknowledged rows in the log until it recovers', asyn
   await wal.append([append(batch('p', ['held']))]);
   await wal.waitVisible(20_000);
   assert.deepEqual(target.rows, ['["held"]']);
+  const stats = wal.stats;
+  assert.equal(stats.applyFailures, 3, 'each failed insert is counted');
+  assert.equal(stats.failingSince, undefined, 'no longer failing once an insert succeeded');
+  assert.equal(stats.backlogRecords, 0);
+  assert.equal(stats.appliedSeq, stats.committedSeq);
   await wal.close();
 });
 
@@ -208,4 +213,22 @@ test('replaying a recorded range checks the store: complete → skipped, partial
   await wal3.waitVisible();
   await wal3.close();
   assert.deepEqual(target.rows, ['["1"]', '["2"]'], 'a partial range is replaced, not doubled');
+});
+
+test('while the store refuses inserts, the stats say since when and why, and the rows wait', async () => {
+  const dir = dirOf();
+  const target = new RecordingTarget();
+  target.failNext = 1_000_000;
+  const wal = await IngestWal.open({ dir, logger: silentLogger }, target);
+  await wal.append([append(batch('w', ['waiting']))]);
+  while (wal.stats.applyFailures === 0) await new Promise((r) => setTimeout(r, 10));
+  const stats = wal.stats;
+  assert.ok(stats.failingSince instanceof Date);
+  assert.equal(stats.lastError, 'store down');
+  assert.equal(stats.backlogRecords, 1);
+  assert.ok(stats.committedSeq > stats.appliedSeq);
+  target.failNext = 0;
+  await wal.waitVisible(20_000);
+  assert.equal(wal.stats.failingSince, undefined);
+  await wal.close();
 });

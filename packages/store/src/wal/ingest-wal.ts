@@ -92,6 +92,11 @@ export interface WalStats {
   damagedGroups: number;
   truncatedBytes: number;
   segments: number;
+  /** Store inserts that failed and will be retried (the rows stay in the log; nothing is dropped). */
+  applyFailures: number;
+  /** The last failure while the applier is still retrying it; undefined once an insert succeeds. */
+  failingSince?: Date;
+  lastError?: string;
 }
 
 interface Segment {
@@ -131,6 +136,8 @@ export class IngestWal {
   private closing = false;
   private deduplicatedBatches = 0;
   private damagedGroups = 0;
+  private applyFailures = 0;
+  private failing: { since: Date; error: string } | undefined;
   private truncatedBytes = 0;
 
   private constructor(
@@ -168,6 +175,8 @@ export class IngestWal {
       damagedGroups: this.damagedGroups,
       truncatedBytes: this.truncatedBytes,
       segments: this.segments.length,
+      applyFailures: this.applyFailures,
+      ...(this.failing ? { failingSince: this.failing.since, lastError: this.failing.error } : {}),
     };
   }
 
@@ -345,13 +354,17 @@ export class IngestWal {
           }
         }
       } catch (err) {
-        this.opts.logger.warn('ingest WAL: store insert failed; will retry', { error: (err as Error).message, from: String(first), to: String(last) });
+        const error = (err as Error).message;
+        this.applyFailures++;
+        this.failing = { since: this.failing?.since ?? new Date(), error };
+        this.opts.logger.warn('ingest WAL: store insert failed; will retry', { error, from: String(first), to: String(last) });
         if (this.closing && this.closeDeadlinePassed()) return;
         await new Promise((r) => setTimeout(r, backoff));
         backoff = Math.min(backoff * 2, 5_000);
         continue;
       }
       backoff = 100;
+      this.failing = undefined;
       this.pending.splice(0, take.length);
       this.backlogRecords -= take.reduce((n, p) => n + p.records, 0);
       this.appliedSeq = last;
