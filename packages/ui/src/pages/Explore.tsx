@@ -23,6 +23,15 @@ const LIMITS = ['100', '1000', '5000'];
 const REFRESH_MS: Record<string, number> = { '5s': 5000, '10s': 10_000, '30s': 30_000, '1m': 60_000, '5m': 300_000 };
 /** Live tail keeps this many newest lines on screen. */
 const TAIL_KEEP = 10_000;
+/** Live tail reads at most this many lines per request. */
+const TAIL_PAGE = 1000;
+/** How far behind the newest line each live-tail poll looks again for late arrivals. */
+const TAIL_GRACE_NS = 10_000_000_000n;
+
+/** A tailed line's identity: the same line of the same stream at the same nanosecond is shown once. */
+function tailIdentity(r: LogRow): string {
+  return `${r.tsNs}\u0000${JSON.stringify(r.labels)}\u0000${r.line}`;
+}
 
 type Volume = { xs: number[]; series: { label: string; values: number[]; colour: string }[] };
 
@@ -160,28 +169,45 @@ export function Explore({ search }: { search: URLSearchParams }) {
     return () => clearInterval(t);
   }, [refresh, live, range.from, range.to]);
 
-  // Live tail: polls for lines newer than the newest seen, once a second.
+  // Live tail: polls once a second. Each poll reads again the last TAIL_GRACE_NS before the newest line
+  // seen, so a line acknowledged late with an older timestamp (a slow sender, a clock behind) still
+  // shows; lines already shown are skipped by identity. A full page is followed at once from its last
+  // timestamp, so a burst of more than a page is read through, not cut.
   useEffect(() => {
     if (!live) return;
     let stopped = false;
-    let lastNs = msToNs(Date.now() - 5_000);
+    const startNs = msToNs(Date.now() - 5_000);
     setLiveRows([]);
     setLiveError(undefined);
     const poll = async (): Promise<void> => {
+      const seen = new Map<string, bigint>();
+      let fromNs = startNs;
+      let newestNs = startNs;
+      let frame = 0;
       while (!stopped) {
         const endNs = msToNs(Date.now());
+        let full = false;
         try {
-          const data = await queryRange({ query: q, startNs: lastNs + 1n, endNs, limit: 1000, direction: 'forward' });
-          const fresh = data.resultType === 'streams' ? rowsOfStreams(data.result) : [];
+          const data = await queryRange({ query: q, startNs: fromNs, endNs, limit: TAIL_PAGE, direction: 'forward' });
+          const page = data.resultType === 'streams' ? rowsOfStreams(data.result, 'forward') : [];
+          const fresh = page.filter((r) => !seen.has(tailIdentity(r)));
+          for (const r of fresh) seen.set(tailIdentity(r), BigInt(r.tsNs));
           if (fresh.length) {
-            lastNs = fresh.reduce((m, r) => (BigInt(r.tsNs) > m ? BigInt(r.tsNs) : m), lastNs);
-            setLiveRows((prev) => [...fresh, ...prev].slice(0, TAIL_KEEP));
+            frame++;
+            const shown = fresh.map((r) => ({ ...r, key: `t${frame}:${r.key}` })).reverse();
+            setLiveRows((prev) => [...shown, ...prev].slice(0, TAIL_KEEP));
           }
+          for (const r of page) if (BigInt(r.tsNs) > newestNs) newestNs = BigInt(r.tsNs);
+          full = page.length >= TAIL_PAGE;
+          const lastNs = page.length ? BigInt(page[page.length - 1]!.tsNs) : fromNs;
+          // Past a full page: from its last timestamp (one nanosecond on, when the whole page is one nanosecond).
+          fromNs = full ? (lastNs > fromNs ? lastNs : lastNs + 1n) : newestNs - TAIL_GRACE_NS > startNs ? newestNs - TAIL_GRACE_NS : startNs;
+          for (const [k, ts] of seen) if (ts < fromNs) seen.delete(k);
           setLiveError(undefined);
         } catch (err) {
           setLiveError(err);
         }
-        await new Promise((r) => setTimeout(r, 1000));
+        if (!full) await new Promise((r) => setTimeout(r, 1000));
       }
     };
     void poll();
