@@ -15,7 +15,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { REPO_ROOT, runCli, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import { otlpJsonLogs } from '../helpers/otlp-payloads.js';
+import { otlpJsonLogs, otlpJsonLogsAt } from '../helpers/otlp-payloads.js';
 
 const CHROMIUM = process.env['MESHLOG_CHROMIUM'] ?? '/usr/bin/chromium';
 const SHOTS = join(REPO_ROOT, 'tests/e2e/screenshots');
@@ -147,6 +147,13 @@ test('web UI in chromium against a demo-filled server', { timeout: 300_000 }, as
       await page.getByText(marker).waitFor({ timeout: 2000 });
       console.log(`# live tail: the line showed ${Date.now() - acked} ms after the server acknowledged it`);
       await shot(page, 'live-tail');
+      // A late arrival: acknowledged now, stamped 4 s before the line already on screen.
+      const late = `tail-late-${Date.now()}`;
+      const at = BigInt(acked - 4000) * 1_000_000n;
+      const lateRes = await fetch(`${server.url}/v1/logs`, { method: 'POST', headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' }, body: otlpJsonLogsAt([{ body: late, timeUnixNano: at }], { 'service.name': 'ui-e2e' }) });
+      assert.equal(lateRes.status, 200);
+      await page.getByText(late).waitFor({ timeout: 3000 });
+      assert.equal(await page.getByText(marker).count(), 1, 'lines already shown are not shown again by the look-back');
       await page.getByTestId('live-toggle').click();
     });
 
