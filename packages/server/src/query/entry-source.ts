@@ -163,20 +163,17 @@ export function entryOf(row: LogRow): LogEntry {
  * `| json | name op number` at the head of the remaining pipeline, for the
  * store to leave out rows that certainly fail it (see the store's
  * jsonNumberKeepSql). Only the plain `| json` (no paths) and one numeric
- * comparison on a name that starts with a letter; `__error__` and the
- * names the host sets itself are never prefiltered.
+ * comparison on a name that starts with a letter (so never `__error__`;
+ * the store also declines the names it sets from its own columns).
  */
 export function jsonNumberPrefilter(pipeline: readonly PipelineStage[] | undefined): JsonNumberPrefilter | undefined {
   const [parser, filter] = pipeline ?? [];
   if (parser?.kind !== 'JsonParser' || parser.params.length > 0) return undefined;
   if (filter?.kind !== 'LabelFilter' || filter.filter.kind !== 'NumberFilter') return undefined;
   const { name, op, value } = filter.filter;
-  if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name) || RESERVED_NAMES.has(name) || !Number.isFinite(value)) return undefined;
+  if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name) || !Number.isFinite(value)) return undefined;
   return { name, op, value };
 }
-
-/** Labels the store or the evaluator set whatever the line says. */
-const RESERVED_NAMES = new Set(['service_name', 'trace_id', 'span_id']);
 
 /** Line filters as the store runs them; `ip()` filters have no SQL form. */
 export function lineFilterSpecs(filters: readonly LineFilter[]): LineFilterSpec[] {

@@ -6,10 +6,15 @@ import { join } from 'node:path';
 import { emptyLogRecord } from '@meshlog/core';
 import { ChdbBackend } from '../embedded/chdb-backend.js';
 import { LogStore } from '../log-store.js';
-import { escapeLike, type LogSelect } from './log-select.js';
+import { SqlParams, escapeLike, jsonNumberKeepSql, type LogSelect } from './log-select.js';
 
 test('escapeLike makes LIKE metacharacters literal', () => {
   assert.equal(escapeLike('50%_off\\now'), '50\\%\\_off\\\\now');
+});
+
+test('the | json prefilter declines names the store sets from its own columns', () => {
+  for (const name of ['service_name', 'trace_id', 'span_id', '_x']) assert.equal(jsonNumberKeepSql({ name, op: '>', value: 1 }, new SqlParams()), '1', name);
+  assert.match(jsonNumberKeepSql({ name: 'status', op: '>=', value: 500 }, new SqlParams()), /^NOT \(startsWith\(body, '\{'\)/);
 });
 
 test('line filters and matchers have Loki semantics on the real store', async () => {

@@ -187,9 +187,12 @@ LIMIT ${p.add('UInt32', q.limit)}`;
  *
  * Anything else is kept, and decided by the evaluator.
  */
+const COLUMN_LABELS = new Set(['service_name', 'trace_id', 'span_id']);
+
 export function jsonNumberKeepSql(f: JsonNumberPrefilter, p: SqlParams): string {
   const head = /^[A-Za-z][A-Za-z0-9]*/.exec(f.name)?.[0];
-  if (head === undefined) return '1';
+  // Names the store sets from its own columns whatever the line says: never prefiltered.
+  if (head === undefined || COLUMN_LABELS.has(f.name)) return '1';
   const n = p.add('String', f.name);
   const keys = 'JSONExtractKeys(body)';
   const op = f.op === '==' ? '=' : f.op;
