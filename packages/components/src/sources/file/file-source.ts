@@ -137,7 +137,8 @@ export class FileSource implements Source {
         this.tailers.delete(t.key);
         continue;
       }
-      if (t.open) void t.pump();
+      // A gone file that was let go for being idle is pumped too, to be finished and dropped.
+      if (t.open || t.goneSince !== undefined) void t.pump();
     }
     this.openFiles([...this.tailers.values()].filter((t) => t.open).length);
   }

@@ -145,7 +145,12 @@ export class FileTailer {
   private async pass(): Promise<void> {
     if (this.closed || this.host.stopping.aborted) return;
     const now = Date.now();
-    if (!this.fh) return;
+    if (!this.fh) {
+      // Let go for being idle, then rotated away or deleted: nothing more can be read from it, so it is
+      // finished like a drained rotated file (its partial last line is sent, the tailer goes).
+      if (this.goneSince !== undefined) await this.maybeClose(this.readPos);
+      return;
+    }
     const fh = this.fh;
     const st = await fh.stat();
     const size = st.size;

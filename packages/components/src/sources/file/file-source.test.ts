@@ -1,0 +1,55 @@
+/**
+ * The file source on real files and directories (the downstream is this
+ * test's emit, which acknowledges at once): what happens to a file the
+ * source had let go of (idle longer than close_idle_ms) when it is then
+ * rotated away.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ServiceMap, type BuildContext, type ComponentMetrics, type LogBatch, type Logger } from '@meshlog/core';
+import { FileSourceConfigSchema } from './config.js';
+import { FileSource } from './file-source.js';
+
+const metrics: ComponentMetrics = { received: () => {}, sent: () => {}, discarded: () => {}, error: () => {}, queueDepth: () => {} };
+const logger: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, child: () => logger };
+
+async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('a file closed for being idle and then rotated away is finished: its partial last line is sent and it is let go', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'file-src-'));
+  const log = join(dir, 'app.log');
+  writeFileSync(log, 'one\ntwo\npartial');
+  const bodies: string[] = [];
+  const ctx: BuildContext = {
+    id: 'files',
+    dataDir: mkdtempSync(join(tmpdir(), 'file-src-data-')),
+    logger,
+    metrics,
+    services: new ServiceMap(),
+    emit: async (batch) => void bodies.push(...(batch as LogBatch).records.map((r) => r.body)),
+  };
+  const cfg = FileSourceConfigSchema.parse({ include: [log], start_at: 'beginning', poll_interval_ms: 20, glob_interval_ms: 50, close_idle_ms: 1000, rotate_wait_ms: 0 });
+  const source = new FileSource(cfg, ctx);
+  await source.start();
+  try {
+    await until('the complete lines', () => bodies.length === 2);
+    assert.deepEqual(bodies, ['one', 'two']);
+    // Quiet for longer than close_idle_ms: the source lets the descriptor go (the partial line stays in memory).
+    await new Promise((r) => setTimeout(r, 1500));
+    renameSync(log, join(dir, 'app.log.rotated'));
+    await until('the partial last line of the rotated-away file', () => bodies.includes('partial'));
+    assert.deepEqual(bodies, ['one', 'two', 'partial']);
+    await until('the rotated-away file to be let go', () => source.positions().length === 0);
+  } finally {
+    await source.stop();
+  }
+});
