@@ -2,11 +2,12 @@
  * The file source on real files and directories (the downstream is this
  * test's emit, which acknowledges at once): what happens to a file the
  * source had let go of (idle longer than close_idle_ms) when it is then
- * rotated away; a .gz file that gets the inode of a .gz read earlier.
+ * rotated away; a .gz file that gets the inode of a .gz read earlier; the
+ * multiline record held when a rotated file is finished under backpressure.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,6 +97,52 @@ test('a .gz file on the inode of a deleted .gz that was read before is read too 
   try {
     await until('the third .gz after a restart', () => bodies.length === 60);
     assert.deepEqual(bodies.slice(40), lines('third'));
+  } finally {
+    await source.stop();
+  }
+});
+
+test('a rotated-away file finished while sends were held up by backpressure still sends the multiline record it was holding', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'file-src-'));
+  const log = join(dir, 'app.log');
+  writeFileSync(log, 'X first\n');
+  const bodies: string[] = [];
+  let slow = false;
+  const ctx: BuildContext = {
+    id: 'files',
+    dataDir: mkdtempSync(join(tmpdir(), 'file-src-data-')),
+    logger,
+    metrics,
+    services: new ServiceMap(),
+    emit: async (batch) => {
+      // A full disk buffer downstream: each batch takes a while to be acknowledged.
+      if (slow) await new Promise((r) => setTimeout(r, 2500));
+      bodies.push(...(batch as LogBatch).records.map((r) => r.body));
+    },
+  };
+  const cfg = FileSourceConfigSchema.parse({
+    include: [log],
+    start_at: 'beginning',
+    poll_interval_ms: 20,
+    glob_interval_ms: 50,
+    rotate_wait_ms: 1000,
+    batch_max_records: 2,
+    multiline: { start_pattern: '^[A-Z]', timeout_ms: 60_000 },
+  });
+  const source = new FileSource(cfg, ctx);
+  await source.start();
+  try {
+    await until('the first line read (the joiner holds it)', () => source.positions()[0]?.read === 8);
+    // Rotated away while the writer still holds it open, then its last lines arrive.
+    const fd = openSync(log, 'a');
+    renameSync(log, join(dir, 'app.log.rotated'));
+    await new Promise((r) => setTimeout(r, 300));
+    slow = true;
+    // Two batches fill both in-flight slots; the third (D) waits for a slot while the ERROR record is held.
+    writeSync(fd, 'A one\nB two\nC three\nD four\nERROR boom\n  at frame\n');
+    closeSync(fd);
+    await until('the held multiline record', () => bodies.includes('ERROR boom\n  at frame'), 20_000);
+    assert.deepEqual(bodies, ['X first', 'A one', 'B two', 'C three', 'D four', 'ERROR boom\n  at frame']);
   } finally {
     await source.stop();
   }

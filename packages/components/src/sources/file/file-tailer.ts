@@ -214,12 +214,17 @@ export class FileTailer {
     const idle = Date.now() - this.lastGrowth;
     if (this.readPos < size) return;
     if (this.goneSince !== undefined && idle >= this.host.cfg.rotate_wait_ms) {
-      // Drained and quiet: a partial last line (no newline ever came) is sent as a line of its own.
+      // Drained and quiet: a partial last line (no newline ever came) is sent as a line of its own, and
+      // whatever the joiner still holds goes too (its flush earlier in the pass may have come before the
+      // quiet time was up, e.g. when the send after it waited for a slot).
+      const out: Line[] = [];
       const tail = this.splitter.takePartial(this.readPos);
-      if (tail) {
-        this.hold(tail);
-        await this.send();
-      }
+      if (this.joiner) {
+        if (tail) this.joiner.add(tail, Date.now(), out);
+        this.joiner.flush(0, true, out);
+      } else if (tail) out.push(tail);
+      for (const l of out) this.hold(l);
+      if (this.pending.length > 0) await this.send();
       await this.inflight;
       await this.close();
     } else if (this.goneSince === undefined && idle >= this.host.cfg.close_idle_ms && !this.joiner?.holding) {
