@@ -3,11 +3,13 @@
  * test's emit, which acknowledges at once): what happens to a file the
  * source had let go of (idle longer than close_idle_ms) when it is then
  * rotated away; a .gz file that gets the inode of a .gz read earlier; the
- * multiline record held when a rotated file is finished under backpressure.
+ * multiline record held when a rotated file is finished under backpressure;
+ * a copy of a tailed file that is deleted without its original ever being
+ * truncated (logrotate's `copy`, a backup).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdtempSync, openSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -143,6 +145,42 @@ test('a rotated-away file finished while sends were held up by backpressure stil
     closeSync(fd);
     await until('the held multiline record', () => bodies.includes('ERROR boom\n  at frame'), 20_000);
     assert.deepEqual(bodies, ['X first', 'A one', 'B two', 'C three', 'D four', 'ERROR boom\n  at frame']);
+  } finally {
+    await source.stop();
+  }
+});
+
+test('a copy of a tailed file whose original is never truncated (logrotate copy, a backup) is let go once deleted', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'file-src-'));
+  const log = join(dir, 'app.log');
+  writeFileSync(log, Array.from({ length: 20 }, (_, i) => `line ${i} ${'x'.repeat(40)}\n`).join(''));
+  const bodies: string[] = [];
+  const ctx: BuildContext = {
+    id: 'files',
+    dataDir: mkdtempSync(join(tmpdir(), 'file-src-data-')),
+    logger,
+    metrics,
+    services: new ServiceMap(),
+    emit: async (batch) => void bodies.push(...(batch as LogBatch).records.map((r) => r.body)),
+  };
+  const cfg = FileSourceConfigSchema.parse({ include: [`${log}*`], start_at: 'beginning', poll_interval_ms: 20, glob_interval_ms: 50, rotate_wait_ms: 0 });
+  const source = new FileSource(cfg, ctx);
+  await source.start();
+  const heldOpen = (): string[] =>
+    readdirSync('/proc/self/fd').flatMap((fd) => {
+      try {
+        return [readlinkSync(`/proc/self/fd/${fd}`)];
+      } catch {
+        return [];
+      }
+    }).filter((target) => target.startsWith(join(dir, 'app.log.1')));
+  try {
+    await until('the lines', () => bodies.length === 20);
+    copyFileSync(log, join(dir, 'app.log.1'));
+    await until('the copy to be found (and held, not read)', () => source.positions().length === 2);
+    rmSync(join(dir, 'app.log.1'));
+    await until('the deleted copy to be let go', () => source.positions().length === 1 && heldOpen().length === 0);
+    assert.equal(bodies.length, 20, 'the copy is never read');
   } finally {
     await source.stop();
   }

@@ -13,7 +13,8 @@
  *   fingerprint, the old inode gone) resumes at that file's offset; a new
  *   inode whose full fingerprint equals a file being tailed is a copy
  *   (copytruncate) and is read only from where the original's truncation
- *   says; anything else is new and read from its beginning (files present
+ *   says (one deleted before any truncation, e.g. logrotate's `copy`, is
+ *   let go after rotate_wait_ms); anything else is new and read from its beginning (files present
  *   at the very first start: per `start_at`).
  * - Rotation by rename: the old file stays open and is drained (the rotated
  *   name may or may not match the globs); the new file is found by the next
@@ -260,7 +261,7 @@ export class FileSource implements Source {
   private async drainCopy(tailer: FileTailer, oldFp: string, oldFpLen: number, from: number): Promise<void> {
     // Nothing of the old content was seen: there is no fingerprint to recognise its copy by.
     if (oldFpLen === 0) return;
-    const held = [...this.tailers.values()].find((t) => t.copyHold && t.fp === oldFp && t.fpLen === oldFpLen);
+    const held = [...this.tailers.values()].find((t) => t.copyHold && !t.closed && t.fp === oldFp && t.fpLen === oldFpLen);
     if (held) {
       held.releaseCopy(from);
       void held.pump();

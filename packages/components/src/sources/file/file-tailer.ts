@@ -85,6 +85,8 @@ export class FileTailer {
   closed = false;
   /** A copy of another file's content (copytruncate): read only from where that file's truncation says. */
   copyHold = false;
+  /** When a held copy was first seen deleted. */
+  private deletedSince: number | undefined;
 
   constructor(
     private readonly host: TailerHost,
@@ -175,7 +177,16 @@ export class FileTailer {
         this.fpLen = next.len;
       }
     }
-    if (this.copyHold) return;
+    if (this.copyHold) {
+      // A copy whose original was never truncated (logrotate's `copy`, a backup) and that is now deleted:
+      // nothing will ask for it any more, and holding it keeps its disk space. rotate_wait_ms leaves a
+      // truncation noticed late the time to still release it.
+      if (st.nlink === 0) {
+        this.deletedSince ??= now;
+        if (now - this.deletedSince >= this.host.cfg.rotate_wait_ms) await this.close();
+      }
+      return;
+    }
     const buf = Buffer.allocUnsafe(READ_CHUNK);
     while (this.readPos < size && !this.host.stopping.aborted) {
       this.lastGrowth = now;
