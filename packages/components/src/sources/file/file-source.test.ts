@@ -20,6 +20,21 @@ import { FileSource } from './file-source.js';
 const metrics: ComponentMetrics = { received: () => {}, sent: () => {}, discarded: () => {}, error: () => {}, queueDepth: () => {} };
 const logger: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, child: () => logger };
 
+/** The source's context: real data directory, an emit that records bodies (after `delay`, when set). */
+function contextFor(bodies: string[], dataDir = mkdtempSync(join(tmpdir(), 'file-src-data-')), delay: () => Promise<void> = async () => {}): BuildContext {
+  return {
+    id: 'files',
+    dataDir,
+    logger,
+    metrics,
+    services: new ServiceMap(),
+    emit: async (batch) => {
+      await delay();
+      bodies.push(...(batch as LogBatch).records.map((r) => r.body));
+    },
+  };
+}
+
 async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!ok()) {
@@ -33,14 +48,7 @@ test('a file closed for being idle and then rotated away is finished: its partia
   const log = join(dir, 'app.log');
   writeFileSync(log, 'one\ntwo\npartial');
   const bodies: string[] = [];
-  const ctx: BuildContext = {
-    id: 'files',
-    dataDir: mkdtempSync(join(tmpdir(), 'file-src-data-')),
-    logger,
-    metrics,
-    services: new ServiceMap(),
-    emit: async (batch) => void bodies.push(...(batch as LogBatch).records.map((r) => r.body)),
-  };
+  const ctx = contextFor(bodies);
   const cfg = FileSourceConfigSchema.parse({ include: [log], start_at: 'beginning', poll_interval_ms: 20, glob_interval_ms: 50, close_idle_ms: 1000, rotate_wait_ms: 0 });
   const source = new FileSource(cfg, ctx);
   await source.start();
@@ -62,14 +70,7 @@ test('a .gz file on the inode of a deleted .gz that was read before is read too 
   const dir = mkdtempSync(join(tmpdir(), 'file-src-'));
   const dataDir = mkdtempSync(join(tmpdir(), 'file-src-data-'));
   const bodies: string[] = [];
-  const ctx: BuildContext = {
-    id: 'files',
-    dataDir,
-    logger,
-    metrics,
-    services: new ServiceMap(),
-    emit: async (batch) => void bodies.push(...(batch as LogBatch).records.map((r) => r.body)),
-  };
+  const ctx = contextFor(bodies, dataDir);
   const cfg = FileSourceConfigSchema.parse({ include: [join(dir, '*.gz')], gzip: true, start_at: 'beginning', poll_interval_ms: 20, glob_interval_ms: 50 });
   const lines = (name: string): string[] => Array.from({ length: 20 }, (_, i) => `${name} line ${i} ${'x'.repeat(40)}`);
   const writeGz = (file: string, name: string): number => {
@@ -110,18 +111,10 @@ test('a rotated-away file finished while sends were held up by backpressure stil
   writeFileSync(log, 'X first\n');
   const bodies: string[] = [];
   let slow = false;
-  const ctx: BuildContext = {
-    id: 'files',
-    dataDir: mkdtempSync(join(tmpdir(), 'file-src-data-')),
-    logger,
-    metrics,
-    services: new ServiceMap(),
-    emit: async (batch) => {
-      // A full disk buffer downstream: each batch takes a while to be acknowledged.
-      if (slow) await new Promise((r) => setTimeout(r, 2500));
-      bodies.push(...(batch as LogBatch).records.map((r) => r.body));
-    },
-  };
+  // A full disk buffer downstream, once `slow`: each batch takes a while to be acknowledged.
+  const ctx = contextFor(bodies, undefined, async () => {
+    if (slow) await new Promise((r) => setTimeout(r, 2500));
+  });
   const cfg = FileSourceConfigSchema.parse({
     include: [log],
     start_at: 'beginning',
@@ -155,14 +148,7 @@ test('a copy of a tailed file whose original is never truncated (logrotate copy,
   const log = join(dir, 'app.log');
   writeFileSync(log, Array.from({ length: 20 }, (_, i) => `line ${i} ${'x'.repeat(40)}\n`).join(''));
   const bodies: string[] = [];
-  const ctx: BuildContext = {
-    id: 'files',
-    dataDir: mkdtempSync(join(tmpdir(), 'file-src-data-')),
-    logger,
-    metrics,
-    services: new ServiceMap(),
-    emit: async (batch) => void bodies.push(...(batch as LogBatch).records.map((r) => r.body)),
-  };
+  const ctx = contextFor(bodies);
   const cfg = FileSourceConfigSchema.parse({ include: [`${log}*`], start_at: 'beginning', poll_interval_ms: 20, glob_interval_ms: 50, rotate_wait_ms: 0 });
   const source = new FileSource(cfg, ctx);
   await source.start();
