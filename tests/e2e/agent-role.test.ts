@@ -52,6 +52,21 @@ test('an agent config with an unknown key fails with its line', async () => {
   assert.match(r.stderr, /agent\.htpp: unknown key "htpp"; did you mean "http"\? \(line 3, column 3\)/);
 });
 
+test('an agent http.token_file that is missing or empty fails at start naming the key, not a stack trace or a listener that refuses everyone', async () => {
+  const dir = tempDir();
+  const config = join(dir, 'agent.yaml');
+  writeFileSync(config, `agent:\n  data_dir: ${join(dir, 'data')}\n  http: { port: 0, token_file: ${join(dir, 'missing.token')} }\n`);
+  let r = await runCli(['agent', '--config', config]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /agent\.http\.token_file: .*missing\.token: cannot read it \(ENOENT\)/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  writeFileSync(join(dir, 'empty.token'), '\n');
+  writeFileSync(config, `agent:\n  data_dir: ${join(dir, 'data')}\n  http: { port: 0, token_file: ${join(dir, 'empty.token')} }\n`);
+  r = await runCli(['agent', '--config', config]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /agent\.http\.token_file: .*empty\.token: the file is empty/);
+});
+
 test('an agent without a local listener (http.port: 0) tailing a file keeps running until SIGTERM', async () => {
   const dir = tempDir();
   const file = join(dir, 'app.log');

@@ -3,10 +3,11 @@
  * as the server, with the components that make sense on a node. It never
  * imports the store, so it installs without chDB.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import {
+  ConfigError,
   ConfigSource,
   HTTP_INGEST_SERVICE,
   Pipeline,
@@ -95,6 +96,7 @@ export async function startAgent(configFile: string, logger: Logger = createLogg
   const source = ConfigSource.fromFile(configFile);
   const config = source.validate(AgentFileSchema, source.value ?? {}, []);
   const spec = buildPipelineSpec(source, { sources: config.sources, transforms: config.transforms, sinks: config.sinks }, agentRegistry);
+  checkTokenFile(source, config.agent.http.token_file);
   const dataDir = resolve(config.agent.data_dir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const http = new LocalHttpHost(
@@ -120,4 +122,25 @@ export async function startAgent(configFile: string, logger: Logger = createLogg
         await pipeline.stop();
       })()),
   };
+}
+
+/**
+ * The local listener's token file must hold a token: a missing one is a
+ * config problem to name by its key (not a stack trace), and an empty one
+ * would make the listener refuse every sender without saying why.
+ */
+function checkTokenFile(source: ConfigSource, tokenFile: string | undefined): void {
+  if (tokenFile === undefined) return;
+  let problem: string | undefined;
+  try {
+    if (readFileSync(tokenFile, 'utf8').trim() === '') problem = 'the file is empty';
+  } catch (err) {
+    problem = `cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+  }
+  if (problem === undefined) return;
+  const path = ['agent', 'http', 'token_file'];
+  throw new ConfigError(
+    [{ path: path.join('.'), message: `${tokenFile}: ${problem}; it must hold the token local senders present (one line, chmod 600)`, ...source.locate(path) }],
+    source.file,
+  );
 }

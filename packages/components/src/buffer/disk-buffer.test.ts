@@ -114,3 +114,51 @@ test('damage in the middle of a segment is reported with file and offset; every 
   assert.equal(before, 50 * recordBytes, 'damage is not mistaken for a torn tail');
   await buf.close();
 });
+
+test('a write the disk refuses part-way (disk full, file size limit) fails the append and leaves nothing behind that later records would be read against', async (t) => {
+  // A real short write, no mock: a child process whose file size limit
+  // (`ulimit -f`, 512-byte blocks; Node ignores SIGXFSZ) lets the kernel
+  // write only part of the second record, as a full disk does.
+  const dir = mkdtempSync(join(tmpdir(), 'buf-'));
+  const script = `
+    const { DiskBuffer } = await import(process.env.BUFFER_MODULE);
+    const { createLogger } = await import('@meshlog/core');
+    const logger = createLogger({ write: () => undefined });
+    const damage = [];
+    const buf = await DiskBuffer.open(process.env.BUFFER_DIR, { maxBytes: 1 << 20, maxSegmentBytes: 1 << 20, whenFull: 'block', logger, onDamage: (d) => damage.push(d) });
+    const out = {};
+    const put = async (name, size) => {
+      try { out[name] = await buf.append([{ payload: Buffer.alloc(size, name), count: 1 }]); } catch (err) { out[name] = 'error'; }
+    };
+    await put('A', 1000);
+    await put('B', 5000);
+    await put('C', 500);
+    out.read = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await Promise.race([buf.next(), new Promise((res) => setTimeout(res, 500))]);
+      if (!r) break;
+      out.read.push(r.payload.subarray(0, 1).toString() + r.payload.length);
+      buf.ack(r);
+    }
+    out.damage = damage.length;
+    out.bytes = buf.bytes;
+    await buf.close();
+    console.log(JSON.stringify(out));
+  `;
+  const { spawnSync } = await import('node:child_process');
+  const moduleUrl = new URL('./disk-buffer.js', import.meta.url).href;
+  const res = spawnSync('sh', ['-c', 'ulimit -f 8 && exec "$0" --input-type=module -e "$1"', process.execPath, script], {
+    cwd: new URL('.', import.meta.url).pathname,
+    env: { ...process.env, BUFFER_MODULE: moduleUrl, BUFFER_DIR: dir },
+    encoding: 'utf8',
+  });
+  if (res.status !== 0 && /ulimit/.test(res.stderr)) return t.skip(`the shell cannot set a file size limit: ${res.stderr}`);
+  assert.equal(res.status, 0, res.stderr);
+  const out = JSON.parse(res.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+  assert.equal(out['A'], 'written');
+  assert.equal(out['B'], 'error', 'an append whose record did not fully reach the disk must not report it written (its source would move its checkpoint past it)');
+  assert.equal(out['C'], 'written', 'the part of B that reached the file is cut back, so the next record fits and is read where it was written');
+  assert.deepEqual(out['read'], ['A1000', 'C500']);
+  assert.equal(out['damage'], 0);
+  assert.equal(out['bytes'], 0);
+});

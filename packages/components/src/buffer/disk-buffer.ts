@@ -187,13 +187,20 @@ export class DiskBuffer {
     this.unacked += size;
     const run = this.writeChain.then(async () => {
       let seg = this.segments.at(-1)!;
-      if (seg.size > 0 && seg.size + size > this.opts.maxSegmentBytes) {
+      if (!this.writer || (seg.size > 0 && seg.size + size > this.opts.maxSegmentBytes)) {
         await this.rollWriter(seg.id + 1);
         seg = this.segments.at(-1)!;
       }
       const w = this.writer!;
-      await w.fh.writev(parts, seg.size);
-      await w.fh.datasync();
+      try {
+        // A full disk (or a file size limit) writes part of the records and says so only in the count.
+        const { bytesWritten } = await w.fh.writev(parts, seg.size);
+        if (bytesWritten !== size) throw new Error(`only ${bytesWritten} of ${size} bytes reached ${this.segmentPath(seg.id)} (disk full?)`);
+        await w.fh.datasync();
+      } catch (err) {
+        await this.discardFailedWrite(w, seg);
+        throw err;
+      }
       seg.size += size;
     });
     this.writeChain = run.catch(() => undefined);
@@ -222,8 +229,29 @@ export class DiskBuffer {
     });
   }
 
+  /**
+   * After a failed or short write: cut the segment back to its last whole
+   * record. The file is opened for appending, so a later write lands at the
+   * file's end whatever position it names; bytes left behind would put every
+   * later record where the reader does not look for it. When the cut fails
+   * too, the next append starts a new segment (the reader never reads past
+   * `seg.size`, so the leftover bytes are never read).
+   */
+  private async discardFailedWrite(w: { id: number; fh: FileHandle }, seg: Segment): Promise<void> {
+    try {
+      await w.fh.truncate(seg.size);
+    } catch (err) {
+      this.opts.logger.warn('could not cut a failed write off a disk buffer segment; starting a new segment', { file: this.segmentPath(seg.id), error: (err as Error).message });
+      if (this.writer === w) this.writer = undefined;
+      await w.fh.close().catch(() => undefined);
+    }
+  }
+
   private async rollWriter(id: number): Promise<void> {
-    if (this.writer) await this.writer.fh.close();
+    const old = this.writer;
+    // Cleared first: when the new segment cannot be opened, the next append tries again.
+    this.writer = undefined;
+    if (old) await old.fh.close();
     const fh = await open(this.segmentPath(id), 'a+', 0o600);
     await fh.sync();
     fsyncDir(this.dir);

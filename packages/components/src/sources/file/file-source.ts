@@ -13,7 +13,8 @@
  *   fingerprint, the old inode gone) resumes at that file's offset; a new
  *   inode whose full fingerprint equals a file being tailed is a copy
  *   (copytruncate) and is read only from where the original's truncation
- *   says; anything else is new and read from its beginning (files present
+ *   says (one deleted before any truncation, e.g. logrotate's `copy`, is
+ *   let go after rotate_wait_ms); anything else is new and read from its beginning (files present
  *   at the very first start: per `start_at`).
  * - Rotation by rename: the old file stays open and is drained (the rotated
  *   name may or may not match the globs); the new file is found by the next
@@ -56,7 +57,8 @@ function nowNanos(): bigint {
 export class FileSource implements Source {
   readonly kind = 'source' as const;
   private readonly tailers = new Map<string, FileTailer>();
-  private readonly gzipDone = new Set<string>();
+  /** .gz files read to their end: inode -> size and mtime when read (a new file on a reused inode differs; entries of files gone go at the next scan). */
+  private readonly gzipDone = new Map<string, string>();
   private readonly watchers = new Map<string, FSWatcher>();
   private store: CheckpointStore | undefined;
   private readonly stopping = new AbortController();
@@ -137,7 +139,8 @@ export class FileSource implements Source {
         this.tailers.delete(t.key);
         continue;
       }
-      if (t.open) void t.pump();
+      // A gone file that was let go for being idle is pumped too, to be finished and dropped.
+      if (t.open || t.goneSince !== undefined) void t.pump();
     }
     this.openFiles([...this.tailers.values()].filter((t) => t.open).length);
   }
@@ -167,17 +170,18 @@ export class FileSource implements Source {
     const initial = this.firstScan && !store.loaded;
     this.firstScan = false;
     const paths = await glob(this.cfg.include, { ignore: this.cfg.exclude, absolute: true, onlyFiles: true, dot: true, followSymbolicLinks: true, expandDirectories: false });
-    const found: { path: string; dev: number; ino: number; size: number }[] = [];
+    const found: { path: string; dev: number; ino: number; size: number; mtimeMs: number }[] = [];
     for (const path of paths.sort()) {
       if (path.endsWith('.gz') && !this.cfg.gzip) continue;
       try {
         const st = await stat(path);
-        if (st.isFile()) found.push({ path, dev: st.dev, ino: st.ino, size: st.size });
+        if (st.isFile()) found.push({ path, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
       } catch {
         // Gone between the glob and the stat.
       }
     }
     const live = new Set<string>([...found.map((f) => inodeKey(f.dev, f.ino)), ...this.tailers.keys()]);
+    for (const key of this.gzipDone.keys()) if (!live.has(key)) this.gzipDone.delete(key);
     const atPath = new Set<string>();
     for (const f of found) {
       if (this.stopping.signal.aborted) return;
@@ -197,7 +201,8 @@ export class FileSource implements Source {
         continue;
       }
       if (f.path.endsWith('.gz')) {
-        if (!this.gzipDone.has(key)) await this.readGzip(f.path, f.dev, f.ino);
+        const seen = `${f.size}:${f.mtimeMs}`;
+        if (this.gzipDone.get(key) !== seen) await this.readGzip(f.path, f.dev, f.ino, seen);
         continue;
       }
       await this.track(f, initial, live);
@@ -256,7 +261,7 @@ export class FileSource implements Source {
   private async drainCopy(tailer: FileTailer, oldFp: string, oldFpLen: number, from: number): Promise<void> {
     // Nothing of the old content was seen: there is no fingerprint to recognise its copy by.
     if (oldFpLen === 0) return;
-    const held = [...this.tailers.values()].find((t) => t.copyHold && t.fp === oldFp && t.fpLen === oldFpLen);
+    const held = [...this.tailers.values()].find((t) => t.copyHold && !t.closed && t.fp === oldFp && t.fpLen === oldFpLen);
     if (held) {
       held.releaseCopy(from);
       void held.pump();
@@ -298,23 +303,21 @@ export class FileSource implements Source {
   }
 
   /** A gzip'd file, read whole once (resuming where its uncompressed original or an earlier read got to). */
-  private async readGzip(path: string, dev: number, ino: number): Promise<void> {
+  private async readGzip(path: string, dev: number, ino: number, seen: string): Promise<void> {
     const store = this.store!;
     const key = inodeKey(dev, ino);
+    // This inode's checkpoint counts only once the decompressed start still hashes to its fingerprint:
+    // logrotate deletes an old .gz and writes a new one, which often gets the freed inode.
     const own = store.get(dev, ino);
-    if (own?.done) {
-      this.gzipDone.add(key);
-      return;
-    }
     const N = this.cfg.fingerprint_bytes;
     const resource: Attributes = {};
     const splitter = new LineSplitter(this.cfg.max_line_bytes, 0, this.truncatedLines);
     let head = Buffer.alloc(0);
-    let start: number | undefined = own?.offset;
-    let fp = own?.fp ?? '';
+    let start: number | undefined;
+    let fp = '';
     let offset = 0;
     let lines: Line[] = [];
-    let acked = own?.offset ?? 0;
+    let acked = 0;
     const flush = async (): Promise<void> => {
       if (lines.length === 0) return;
       const batch = lines;
@@ -351,15 +354,25 @@ export class FileSource implements Source {
           head = Buffer.concat([head, chunk]);
           if (head.length < N) continue;
           fp = fingerprintOf(head.subarray(0, N));
-          // logrotate's compress writes the .gz while the original is still there (and maybe still being drained).
-          const original = [...this.tailers.values()].find((t) => !t.closed && t.fpLen === N && t.fp === fp);
-          if (original && original.goneSince !== undefined) {
-            // Rotated away and still being read: look again once it is drained and its checkpoint is final.
-            stream.destroy();
-            return;
+          if (own && own.fp === fp && own.fp_len === N) {
+            if (own.done) {
+              stream.destroy();
+              this.gzipDone.set(key, seen);
+              return;
+            }
+            // Read part-way before (a restart mid-file): go on from there.
+            start = own.offset;
+          } else {
+            // logrotate's compress writes the .gz while the original is still there (and maybe still being drained).
+            const original = [...this.tailers.values()].find((t) => !t.closed && t.fpLen === N && t.fp === fp);
+            if (original && original.goneSince !== undefined) {
+              // Rotated away and still being read: look again once it is drained and its checkpoint is final.
+              stream.destroy();
+              return;
+            }
+            const moved = original ? { offset: original.position.acknowledged } : store.findMoved(fp, N, new Set());
+            start = moved ? moved.offset : 0;
           }
-          const moved = original ? { offset: original.position.acknowledged } : store.findMoved(fp, N, new Set());
-          start = moved ? moved.offset : 0;
           acked = start;
           data = head;
           at = offset - head.length;
@@ -371,15 +384,22 @@ export class FileSource implements Source {
         if (lines.length >= this.cfg.batch_max_records) await flush();
       }
       if (start === undefined) {
+        // Shorter than fingerprint_bytes: the whole content is the fingerprint.
         fp = fingerprintOf(head);
-        start = 0;
-        splitter.push(head, 0, lines);
+        const mine = own && own.fp === fp ? own : undefined;
+        if (mine?.done) {
+          this.gzipDone.set(key, seen);
+          return;
+        }
+        start = acked = Math.min(mine?.offset ?? 0, head.length);
+        splitter.reset(start);
+        splitter.push(head.subarray(start), start, lines);
       }
       const tail = splitter.takePartial(offset);
       if (tail) lines.push(tail);
       await flush();
       store.set({ dev, ino, fp, fp_len: N, offset: Math.max(acked, offset), path, seen: Date.now(), done: true });
-      this.gzipDone.add(key);
+      this.gzipDone.set(key, seen);
     } catch (err) {
       if (!this.stopping.signal.aborted) this.ctx.logger.warn('reading a gzip file failed; trying again at the next scan', { path, error: (err as Error).message });
     }

@@ -85,6 +85,8 @@ export class FileTailer {
   closed = false;
   /** A copy of another file's content (copytruncate): read only from where that file's truncation says. */
   copyHold = false;
+  /** When a held copy was first seen deleted. */
+  private deletedSince: number | undefined;
 
   constructor(
     private readonly host: TailerHost,
@@ -145,7 +147,12 @@ export class FileTailer {
   private async pass(): Promise<void> {
     if (this.closed || this.host.stopping.aborted) return;
     const now = Date.now();
-    if (!this.fh) return;
+    if (!this.fh) {
+      // Let go for being idle, then rotated away or deleted: nothing more can be read from it, so it is
+      // finished like a drained rotated file (its partial last line is sent, the tailer goes).
+      if (this.goneSince !== undefined) await this.maybeClose(this.readPos);
+      return;
+    }
     const fh = this.fh;
     const st = await fh.stat();
     const size = st.size;
@@ -170,7 +177,16 @@ export class FileTailer {
         this.fpLen = next.len;
       }
     }
-    if (this.copyHold) return;
+    if (this.copyHold) {
+      // A copy whose original was never truncated (logrotate's `copy`, a backup) and that is now deleted:
+      // nothing will ask for it any more, and holding it keeps its disk space. rotate_wait_ms leaves a
+      // truncation noticed late the time to still release it.
+      if (st.nlink === 0) {
+        this.deletedSince ??= now;
+        if (now - this.deletedSince >= this.host.cfg.rotate_wait_ms) await this.close();
+      }
+      return;
+    }
     const buf = Buffer.allocUnsafe(READ_CHUNK);
     while (this.readPos < size && !this.host.stopping.aborted) {
       this.lastGrowth = now;
@@ -209,12 +225,17 @@ export class FileTailer {
     const idle = Date.now() - this.lastGrowth;
     if (this.readPos < size) return;
     if (this.goneSince !== undefined && idle >= this.host.cfg.rotate_wait_ms) {
-      // Drained and quiet: a partial last line (no newline ever came) is sent as a line of its own.
+      // Drained and quiet: a partial last line (no newline ever came) is sent as a line of its own, and
+      // whatever the joiner still holds goes too (its flush earlier in the pass may have come before the
+      // quiet time was up, e.g. when the send after it waited for a slot).
+      const out: Line[] = [];
       const tail = this.splitter.takePartial(this.readPos);
-      if (tail) {
-        this.hold(tail);
-        await this.send();
-      }
+      if (this.joiner) {
+        if (tail) this.joiner.add(tail, Date.now(), out);
+        this.joiner.flush(0, true, out);
+      } else if (tail) out.push(tail);
+      for (const l of out) this.hold(l);
+      if (this.pending.length > 0) await this.send();
       await this.inflight;
       await this.close();
     } else if (this.goneSince === undefined && idle >= this.host.cfg.close_idle_ms && !this.joiner?.holding) {
