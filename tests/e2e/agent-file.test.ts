@@ -309,6 +309,35 @@ test('the agent kill -9ed three times mid-stream: every line arrives after each 
   }
 });
 
+test('CRI pieces held when the agent is kill -9ed are joined after the restart: the long line arrives whole, never as a fragment', { timeout: 120_000 }, async (t) => {
+  if (!needOpenssl(t, openssl)) return;
+  const logs = join(dir, 'cri', 'logs');
+  mkdirSync(logs, { recursive: true });
+  const file = join(logs, 'pod.log');
+  const marker = randomUUID();
+  const first = `2024-05-01T10:00:00.000000001Z stdout F ${marker} first`;
+  writeFileSync(file, `${first}\n`);
+  const setup = await agentConfig('cri', `    include: [${logs}/*.log]\n    start_at: beginning\n    poll_interval_ms: 100\n    glob_interval_ms: 200\n    container_format: cri`);
+  let agent = await startAgentProcess(setup.config, setup.port);
+  try {
+    await waitForLines(marker, [first]);
+    // The first 16 KiB of a long line: acknowledged nowhere until its last piece comes.
+    const head = `${marker}-${'a'.repeat(16 * 1024)}`;
+    appendFileSync(file, `2024-05-01T10:00:01.000000001Z stdout P ${head}\n`);
+    await sleep(1000);
+    await agent.kill9();
+    appendFileSync(file, `2024-05-01T10:00:01.000000002Z stdout F -end\n`);
+    agent = await startAgentProcess(setup.config, setup.port);
+    const whole = `2024-05-01T10:00:01.000000001Z stdout F ${head}-end`;
+    const counts = await waitForLines(marker, [first, whole]);
+    const fragments = [...counts.keys()].filter((l) => l !== first && l !== whole);
+    assert.deepEqual(fragments, [], 'no piece arrived on its own');
+    assert.equal(counts.get(whole), 1);
+  } finally {
+    await agent.stop();
+  }
+});
+
 test('the server stopped for 30 s under load, then restarted: zero loss, the backlog drained from the disk buffer', { timeout: 240_000 }, async (t) => {
   if (!needOpenssl(t, openssl)) return;
   const logs = join(dir, 'outage', 'logs');

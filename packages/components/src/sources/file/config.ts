@@ -76,6 +76,13 @@ export const FileSourceConfigSchema = z
     /** Checkpoints of files gone longer than this are forgotten. */
     checkpoint_retention_ms: z.number().int().min(60_000).default(7 * 24 * 3600_000),
     multiline: MultilineSchema.optional(),
+    /**
+     * Container runtime logs split into pieces (CRI `P` lines under
+     * /var/log/pods, Docker json-file 16 KiB splits) are joined here, before
+     * the checkpoint, so a restart never loses acknowledged pieces of an
+     * incomplete line (see container-pieces.ts).
+     */
+    container_format: z.enum(['none', 'cri', 'docker']).default('none'),
     /** Tenant of the batches (the server decides the tenant of what the agent forwards from its own credentials). */
     tenant: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'letters, digits, _ . - (at most 128)').default('default'),
   })

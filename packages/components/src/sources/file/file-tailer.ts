@@ -20,6 +20,10 @@ import type { Attributes, Batch, LogRecord, Logger } from '@meshlog/core';
 import type { CheckpointStore } from './checkpoints.js';
 import type { FileSourceConfig } from './config.js';
 import { LineSplitter, MultilineJoiner, type Line } from './line-framing.js';
+import { ContainerPieceJoiner } from './container-pieces.js';
+
+/** Container pieces whose last piece has not come within this long go downstream as they are. */
+const CONTAINER_PIECE_TIMEOUT_MS = 5000;
 
 export interface TailerHost {
   cfg: FileSourceConfig;
@@ -70,6 +74,8 @@ export class FileTailer {
   private generation = 0;
   private readonly splitter: LineSplitter;
   private readonly joiner: MultilineJoiner | undefined;
+  /** Container runtime pieces (CRI `P`, Docker 16 KiB splits) joined before anything else. */
+  private readonly pieces: ContainerPieceJoiner | undefined;
   private pending: Line[] = [];
   private pendingBytes = 0;
   /** When the path stopped pointing to this file (renamed away or deleted). */
@@ -108,6 +114,7 @@ export class FileTailer {
     this.ackPos = start;
     this.splitter = new LineSplitter(host.cfg.max_line_bytes, start, () => host.counters.truncatedLines());
     this.joiner = host.cfg.multiline ? new MultilineJoiner(host.cfg.multiline) : undefined;
+    this.pieces = host.cfg.container_format !== 'none' ? new ContainerPieceJoiner(host.cfg.container_format, host.cfg.max_line_bytes, CONTAINER_PIECE_TIMEOUT_MS, start) : undefined;
   }
 
   get position(): { read: number; acknowledged: number } {
@@ -141,6 +148,7 @@ export class FileTailer {
     this.copyHold = false;
     this.readPos = this.ackPos = from;
     this.splitter.reset(from);
+    this.pieces?.reset(from);
     this.saveCheckpoint();
   }
 
@@ -196,24 +204,57 @@ export class FileTailer {
       this.splitter.push(buf.subarray(0, bytesRead), this.readPos, lines);
       this.readPos += bytesRead;
       for (const line of lines) {
-        if (this.joiner) {
-          const out: Line[] = [];
-          this.joiner.add(line, now, out);
-          for (const l of out) this.hold(l);
-        } else this.hold(line);
+        this.frame(line, now);
         if (this.pending.length >= this.host.cfg.batch_max_records || this.pendingBytes >= this.host.cfg.batch_max_bytes) await this.send();
       }
     }
-    if (this.joiner) {
-      const out: Line[] = [];
-      this.joiner.flush(Date.now(), this.goneSince !== undefined && Date.now() - this.lastGrowth >= this.host.cfg.rotate_wait_ms, out);
-      for (const l of out) this.hold(l);
-    }
+    this.flushFraming(Date.now(), this.goneSince !== undefined && Date.now() - this.lastGrowth >= this.host.cfg.rotate_wait_ms);
     if (this.pending.length > 0) await this.send();
     // Grown meanwhile: another pass, which checks the file's identity again before reading on.
     const now2 = (await fh.stat()).size;
     if (now2 > this.readPos) this.again = true;
     await this.maybeClose(Math.max(size, now2));
+  }
+
+  /** One line from the splitter through the piece joiner and the multiline joiner, into the batch. */
+  private frame(line: Line, now: number): void {
+    const joined: Line[] = [];
+    if (this.pieces) this.pieces.add(line, now, joined);
+    else joined.push(line);
+    for (const l of joined) {
+      if (!this.joiner) {
+        this.hold(l);
+        continue;
+      }
+      const out: Line[] = [];
+      this.joiner.add(l, now, out);
+      for (const r of out) this.hold(r);
+    }
+  }
+
+  /** What the joiners hold and may let go now (all of it with `force`). */
+  private flushFraming(now: number, force: boolean): void {
+    if (this.pieces) {
+      const out: Line[] = [];
+      this.pieces.flush(now, force, out);
+      for (const l of out) {
+        if (!this.joiner) this.hold(l);
+        else {
+          const records: Line[] = [];
+          this.joiner.add(l, now, records);
+          for (const r of records) this.hold(r);
+        }
+      }
+    }
+    if (this.joiner) {
+      const out: Line[] = [];
+      this.joiner.flush(now, force, out);
+      for (const l of out) this.hold(l);
+    }
+  }
+
+  private get framingHolds(): boolean {
+    return this.joiner?.holding === true || this.pieces?.holding === true;
   }
 
   private hold(line: Line): void {
@@ -228,17 +269,13 @@ export class FileTailer {
       // Drained and quiet: a partial last line (no newline ever came) is sent as a line of its own, and
       // whatever the joiner still holds goes too (its flush earlier in the pass may have come before the
       // quiet time was up, e.g. when the send after it waited for a slot).
-      const out: Line[] = [];
       const tail = this.splitter.takePartial(this.readPos);
-      if (this.joiner) {
-        if (tail) this.joiner.add(tail, Date.now(), out);
-        this.joiner.flush(0, true, out);
-      } else if (tail) out.push(tail);
-      for (const l of out) this.hold(l);
+      if (tail) this.frame(tail, Date.now());
+      this.flushFraming(0, true);
       if (this.pending.length > 0) await this.send();
       await this.inflight;
       await this.close();
-    } else if (this.goneSince === undefined && idle >= this.host.cfg.close_idle_ms && !this.joiner?.holding) {
+    } else if (this.goneSince === undefined && idle >= this.host.cfg.close_idle_ms && !this.framingHolds) {
       // Idle at its path: let the descriptor go; the source reopens it when it grows (a partial line stays in memory).
       await this.inflight;
       const fh = this.fh;
@@ -263,11 +300,7 @@ export class FileTailer {
     const oldLen = this.fpLen;
     this.host.counters.truncations();
     this.host.logger.info('file truncated (copytruncate or rewritten); reading it again from the start', { path: this.path, readTo: this.readPos });
-    if (this.joiner) {
-      const out: Line[] = [];
-      this.joiner.flush(0, true, out);
-      for (const l of out) this.hold(l);
-    }
+    this.flushFraming(0, true);
     if (this.pending.length > 0) await this.send();
     await this.inflight;
     // Acknowledgements of the old content must not move the new content's checkpoint.
@@ -276,6 +309,7 @@ export class FileTailer {
     this.readPos = this.ackPos = 0;
     this.splitter.reset(0);
     this.joiner?.reset();
+    this.pieces?.reset(0);
     await this.host.copyTruncated(this, oldFp, oldLen, from);
     // The identity of the new content, taken after the (slow) copy search: the next pass checks it before reading.
     const fresh = await readFingerprint(this.fh!, this.host.cfg.fingerprint_bytes);

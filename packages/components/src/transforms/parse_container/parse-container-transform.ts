@@ -18,7 +18,10 @@
  * (`meshlog_component_errors_total{error_type="partial_line_flushed_incomplete"}`).
  * On pipeline stop everything pending is released. The pieces a line is made
  * of were acknowledged to their source with their own batches: a crash
- * loses what is pending, which these bounds keep to seconds and bytes.
+ * loses what is pending, which these bounds keep to seconds and bytes. The
+ * agent's file source avoids that by joining pieces itself, before its
+ * checkpoint (`container_format`, sources/file/container-pieces.ts); what
+ * reaches this transform from it is whole unless it was overdue or oversize.
  */
 import { z } from 'zod';
 import type { Batch, ComponentDefinition, ComponentMetrics, LogBatch, LogRecord, Transform } from '@meshlog/core';
