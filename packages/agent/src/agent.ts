@@ -92,10 +92,16 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-export async function startAgent(configFile: string, logger: Logger = createLogger()): Promise<RunningAgent> {
+/** Reads and validates an agent config file (every component's settings too), without starting anything. */
+export function loadAgentConfig(configFile: string): { source: ConfigSource; config: z.infer<typeof AgentFileSchema>; spec: ReturnType<typeof buildPipelineSpec> } {
   const source = ConfigSource.fromFile(configFile);
   const config = source.validate(AgentFileSchema, source.value ?? {}, []);
   const spec = buildPipelineSpec(source, { sources: config.sources, transforms: config.transforms, sinks: config.sinks }, agentRegistry);
+  return { source, config, spec };
+}
+
+export async function startAgent(configFile: string, logger: Logger = createLogger()): Promise<RunningAgent> {
+  const { source, config, spec } = loadAgentConfig(configFile);
   checkTokenFile(source, config.agent.http.token_file);
   const dataDir = resolve(config.agent.data_dir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });

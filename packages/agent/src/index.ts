@@ -1,2 +1,2 @@
 /** @meshlog/agent: the agent role (`meshlog agent`). Never depends on the store. */
-export { startAgent, agentRegistry, type RunningAgent } from './agent.js';
+export { startAgent, loadAgentConfig, agentRegistry, type RunningAgent } from './agent.js';
