@@ -122,7 +122,27 @@ export class PushClient {
     // A base path in the endpoint (https://host/prefix) is kept.
     if (this.url.pathname !== '/' && !path.startsWith(this.url.pathname)) target.pathname = this.url.pathname.replace(/\/$/, '') + path;
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise<PushResponse>((resolve, reject) => {
+    return new Promise<PushResponse>((resolveOnce, rejectOnce) => {
+      // `timeout` below is an idle timeout (no bytes for that long); the deadline bounds the whole
+      // exchange, so a server that trickles its answer cannot hold a batch (and its file) forever.
+      let settled = false;
+      let timedOut = false;
+      const deadline = setTimeout(() => {
+        timedOut = true;
+        req.destroy(new PushTransportError(`no complete answer within ${timeoutMs} ms`, 'ETIMEDOUT'));
+      }, timeoutMs);
+      const resolve = (r: PushResponse): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        resolveOnce(r);
+      };
+      const reject = (err: Error): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        rejectOnce(err);
+      };
       const req = send(
         target,
         {
@@ -147,6 +167,11 @@ export class PushClient {
           });
           res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
           res.on('error', (err) => reject(new PushTransportError(`reading the answer failed: ${err.message}`, (err as NodeJS.ErrnoException).code)));
+          // Cut off mid-answer (the deadline, or the connection): the answer never ends.
+          res.on('close', () => {
+            if (res.complete) return;
+            reject(timedOut ? new PushTransportError(`no complete answer within ${timeoutMs} ms`, 'ETIMEDOUT') : new PushTransportError('the connection closed before the answer ended', 'ECONNRESET'));
+          });
         },
       );
       req.on('timeout', () => req.destroy(new PushTransportError(`no answer within ${timeoutMs} ms`, 'ETIMEDOUT')));

@@ -59,6 +59,7 @@ export const PushSinkBaseSchema = z.object({
   request_max_bytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(8 * 1024 * 1024),
   /** Requests in flight at once. */
   concurrency: z.number().int().min(1).max(32).default(2),
+  /** The whole request (sent, answered, answer read), not only the time between bytes. */
   timeout_ms: z.number().int().min(100).max(600_000).default(30_000),
   /** Retryable failures wait initial_backoff_ms, doubling up to max_backoff_ms, with jitter; Retry-After wins when sent. */
   initial_backoff_ms: z.number().int().min(1).max(60_000).default(250),
