@@ -10,8 +10,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { startServerProcess, tempDir, type ServerProcess } from '../helpers/server-process.js';
+import { openTail, TailRefused } from '../helpers/loki-tail-client.js';
 
 let server: ServerProcess;
 let bytesServer: ServerProcess;
@@ -71,20 +72,13 @@ test('a metric query with more series than max_query_series is refused, naming t
 });
 
 function tail(s: ServerProcess): Promise<{ ws: WebSocket } | { status: number; body: string }> {
-  const ws = new WebSocket(`${s.url.replace('http', 'ws')}/loki/api/v1/tail?query=${encodeURIComponent('{env="prod"}')}`, { headers: { authorization: `Bearer ${s.token}` } });
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve({ ws }));
-    ws.once('unexpected-response', (req, res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => {
-        req.destroy();
-        res.socket?.destroy();
-        resolve({ status: res.statusCode ?? 0, body });
-      });
-    });
-    ws.once('error', reject);
-  });
+  return openTail(s.url, '{env="prod"}', s.token).then(
+    ({ ws }) => ({ ws }),
+    (err: unknown) => {
+      if (err instanceof TailRefused) return { status: err.status, body: err.body };
+      throw err;
+    },
+  );
 }
 
 test('tails beyond max_concurrent_tail_requests per identity are refused until one closes', async () => {

@@ -10,9 +10,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import { TokenStore } from '@meshlog/server';
 import { startServerProcess, tempDir, type ServerProcess } from '../helpers/server-process.js';
+import { openTail as openTailOn, type OpenTail } from '../helpers/loki-tail-client.js';
 
 let server: ServerProcess;
 let otherToken: string;
@@ -38,33 +38,9 @@ async function push(token: string, app: string, lines: string[]): Promise<void> 
   assert.equal(r.status, 204);
 }
 
-interface TailMessage {
-  streams: { stream: Record<string, string>; values: [string, string][] }[];
-  dropped_entries?: unknown[];
-}
-
-/** Opens a tail; resolves once the socket is open, collecting every message. */
-function openTail(query: string, token: string, params: Record<string, string> = {}): Promise<{ ws: WebSocket; messages: TailMessage[]; lines: () => string[] }> {
-  const u = new URL(`${server.url.replace('http', 'ws')}/loki/api/v1/tail`);
-  u.searchParams.set('query', query);
-  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
-  const ws = new WebSocket(u, { headers: { authorization: `Bearer ${token}` } });
-  const messages: TailMessage[] = [];
-  ws.on('message', (d: Buffer) => messages.push(JSON.parse(d.toString()) as TailMessage));
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve({ ws, messages, lines: () => messages.flatMap((m) => m.streams.flatMap((s) => s.values.map((v) => v[1]))) }));
-    ws.once('unexpected-response', (req, res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => {
-        // A refused upgrade leaves the connection to us: close it, or it keeps the test process alive.
-        req.destroy();
-        res.socket?.destroy();
-        reject(Object.assign(new Error(`HTTP ${res.statusCode}: ${body}`), { status: res.statusCode, body }));
-      });
-    });
-    ws.once('error', reject);
-  });
+/** Opens a tail on this suite's server; resolves once the socket is open, collecting every message. */
+function openTail(query: string, token: string, params: Record<string, string> = {}): Promise<OpenTail> {
+  return openTailOn(server.url, query, token, params);
 }
 
 async function until(what: string, check: () => boolean, ms = 15_000): Promise<void> {
