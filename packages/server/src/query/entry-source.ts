@@ -110,8 +110,10 @@ export class ReaderEntrySource implements EntrySource {
       }
       // Rows at the boundary were not handed out (or were, whole, just above): continue from there.
       const b = BigInt(boundary);
+      // The next window covers about the time this page did, twice that when the next page is twice as big.
+      const grown = req.limit === undefined && pageSize * 2 <= this.bulkPageSize;
       if (req.limit === undefined) pageSize = Math.min(pageSize * 2, this.bulkPageSize);
-      span = ((forward ? b - qlo : qhi - b) + 1n) * BigInt(pageSize / rows.length >= 2 ? 2 : 1);
+      span = ((forward ? b - qlo : qhi - b) + 1n) * (grown ? 2n : 1n);
       if (forward) lo = cut > 0 ? b : b + 1n;
       else hi = cut > 0 ? b + 1n : b;
       if (lo >= hi) return;
